@@ -5,4 +5,5 @@
 //! `workflow` (one message → one transaction; the outbox worker; the scheduler) and
 //! `cli` (the command line).
 
+pub mod config;
 pub mod domain;
