@@ -5,5 +5,10 @@
 //! `workflow` (one message → one transaction; the outbox worker; the scheduler) and
 //! `cli` (the command line).
 
+pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod store;
+pub mod telemetry;
+pub mod views;
+pub mod workflow;

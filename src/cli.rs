@@ -1,0 +1,157 @@
+//! The command line (DESIGN.md, "Command-line contract"): clap definitions and dispatch.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use chrono::Utc;
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::domain::directory::Directory;
+use crate::domain::{LeadId, LeadState};
+use crate::store::{self, leads};
+use crate::views;
+
+#[derive(Debug, Parser)]
+#[command(name = "leadbot", version, about = "Partner leads and referrals, driven by email")]
+pub struct Cli {
+    /// Configuration file (TOML). Without it: $LEADBOT_CONFIG, else the environment alone.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create or update the database schema.
+    Migrate,
+    /// Partners, profiles and contacts.
+    #[command(subcommand)]
+    Partner(PartnerCommand),
+    /// Inspect leads.
+    #[command(subcommand)]
+    Lead(LeadCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PartnerCommand {
+    /// Upsert partners, profiles and contacts from a TOML file (re-importing changes nothing).
+    Import { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LeadCommand {
+    /// List leads, newest first.
+    List {
+        /// Only leads in this state (received, accepted, declined, expired, won, lost).
+        #[arg(long, value_parser = parse_state)]
+        state: Option<LeadState>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One lead with its history.
+    Show {
+        /// The lead's number: 1042 or L-1042.
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_state(raw: &str) -> Result<LeadState, String> {
+    raw.parse()
+}
+
+/// Runs one command; errors come back to `main`, which prints them on one line.
+pub async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Migrate => {
+            let config = load_config(cli.config.as_deref())?;
+            let pool = store::connect(config.database_url.expose()).await?;
+            store::migrate(&pool).await?;
+            println!("database is up to date");
+        }
+        Command::Partner(PartnerCommand::Import { file }) => {
+            let config = load_config(cli.config.as_deref())?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let directory =
+                Directory::parse(&text).with_context(|| format!("{}", file.display()))?;
+            let pool = store::connect(config.database_url.expose()).await?;
+            let summary = store::directory::import(&pool, &directory).await?;
+            println!(
+                "imported {} partner(s), {} profile(s), {} contact(s); {} row(s) changed",
+                summary.partners, summary.profiles, summary.contacts, summary.changed
+            );
+        }
+        Command::Lead(LeadCommand::List { state, json }) => {
+            let config = load_config(cli.config.as_deref())?;
+            let pool = store::connect(config.database_url.expose()).await?;
+            let mut conn = pool.acquire().await.context("connecting to PostgreSQL")?;
+            let all = leads::list(&mut conn, state).await?;
+            let now = Utc::now();
+            if json {
+                let mut out = Vec::with_capacity(all.len());
+                for lead in &all {
+                    let events = leads::events(&mut conn, lead.id).await?;
+                    out.push(views::lead_json(lead, &events, now));
+                }
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else if all.is_empty() {
+                println!("no leads");
+            } else {
+                print!("{}", views::lead_table(&all, now));
+            }
+        }
+        Command::Lead(LeadCommand::Show { id, json }) => {
+            let config = load_config(cli.config.as_deref())?;
+            let Some(lead_id) = LeadId::parse(&id) else {
+                bail!("`{id}` is not a lead number (expected like 1042 or L-1042)");
+            };
+            let pool = store::connect(config.database_url.expose()).await?;
+            let mut conn = pool.acquire().await.context("connecting to PostgreSQL")?;
+            let Some(lead) = leads::load(&mut conn, lead_id).await? else {
+                bail!("lead {lead_id} does not exist");
+            };
+            let events = leads::events(&mut conn, lead_id).await?;
+            let now = Utc::now();
+            if json {
+                let view = views::lead_json(&lead, &events, now);
+                println!("{}", serde_json::to_string_pretty(&view)?);
+            } else {
+                print!("{}", views::lead_text(&lead, &events, now));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn load_config(path: Option<&Path>) -> Result<Config> {
+    Ok(Config::load(path)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_documented_invocations_parse() {
+        for line in [
+            "leadbot --config f.toml migrate",
+            "leadbot partner import partners.toml",
+            "leadbot lead list --state accepted --json",
+            "leadbot --config f.toml lead show L-1042 --json",
+        ] {
+            let args = line.split_whitespace();
+            assert!(Cli::try_parse_from(args).is_ok(), "{line}");
+        }
+        assert!(Cli::try_parse_from(["leadbot", "lead", "list", "--state", "asleep"]).is_err());
+    }
+}

@@ -1,0 +1,366 @@
+//! Leads, their contacts and their events. A change is saved only if the lead's version is
+//! still the one it was decided on, so two concurrent actions end with exactly one winner.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use sqlx::{AssertSqlSafe, PgConnection};
+
+use super::{Doing, StoreError};
+use crate::domain::{
+    Customer, Deal, Decline, Lead, LeadContact, LeadEvent, LeadId, LeadKind, LeadState, Money,
+    Outcome, Referrer, Registration,
+};
+
+/// A lead about to be created from an inbound message (or by the demo).
+#[derive(Debug, Clone)]
+pub struct NewLead {
+    pub kind: LeadKind,
+    pub partner_id: String,
+    pub profile_id: String,
+    pub customer: Customer,
+    pub customer_region: Option<String>,
+    pub customer_company_size: Option<String>,
+    pub customer_locale: Option<String>,
+    pub need: String,
+    pub hot_until: Option<DateTime<Utc>>,
+    pub referrer: Option<Referrer>,
+    pub source_message_id: Option<i64>,
+    pub received_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// One line of a lead's history as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct EventRow {
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub actor: String,
+    pub data: serde_json::Value,
+}
+
+#[derive(sqlx::FromRow)]
+struct LeadRow {
+    id: i64,
+    kind: String,
+    state: String,
+    partner_id: String,
+    profile_id: String,
+    customer_name: Option<String>,
+    customer_email: Option<String>,
+    customer_company: Option<String>,
+    customer_phone: Option<String>,
+    need: String,
+    hot_until: Option<DateTime<Utc>>,
+    favorite: bool,
+    deal_name: Option<String>,
+    deal_value: Option<Decimal>,
+    deal_currency: Option<String>,
+    deal_timeframe: Option<String>,
+    deal_notes: Option<String>,
+    deal_crm_id: Option<String>,
+    deal_campaign_id: Option<String>,
+    decline_reason: Option<String>,
+    decline_notes: Option<String>,
+    referrer_kind: Option<String>,
+    referrer_email: Option<String>,
+    referrer_name: Option<String>,
+    registration: Option<serde_json::Value>,
+    received_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    first_response_at: Option<DateTime<Utc>>,
+    closed_at: Option<DateTime<Utc>>,
+    version: i32,
+}
+
+const LEAD_COLUMNS: &str = "id, kind, state, partner_id, profile_id, customer_name, \
+    customer_email, customer_company, customer_phone, need, hot_until, favorite, deal_name, \
+    deal_value, deal_currency, deal_timeframe, deal_notes, deal_crm_id, deal_campaign_id, \
+    decline_reason, decline_notes, referrer_kind, referrer_email, referrer_name, registration, \
+    received_at, expires_at, first_response_at, closed_at, version";
+
+impl LeadRow {
+    /// Columns are kept to known spellings by CHECK constraints; a value that still fails to
+    /// parse means the schema and the code disagree, which is worth an error, not a guess.
+    fn into_lead(self, contacts: Vec<LeadContact>) -> Result<Lead, StoreError> {
+        let corrupt = |what: String| StoreError::Query {
+            doing: "reading a lead",
+            source: sqlx::Error::Decode(what.into()),
+        };
+        let registration = match self.registration {
+            Some(json) => Some(registration_from_json(&json).ok_or_else(|| {
+                corrupt(format!("lead {}: unreadable registration {json}", self.id))
+            })?),
+            None => None,
+        };
+        Ok(Lead {
+            id: LeadId(self.id),
+            kind: self.kind.parse().map_err(corrupt)?,
+            state: self.state.parse().map_err(corrupt)?,
+            partner_id: self.partner_id,
+            profile_id: self.profile_id,
+            customer: Customer {
+                name: self.customer_name,
+                email: self.customer_email,
+                company: self.customer_company,
+                phone: self.customer_phone,
+            },
+            need: self.need,
+            hot_until: self.hot_until,
+            favorite: self.favorite,
+            deal: Deal {
+                name: self.deal_name,
+                value: self
+                    .deal_value
+                    .zip(self.deal_currency)
+                    .map(|(amount, currency)| Money { amount, currency }),
+                timeframe: self.deal_timeframe,
+                notes: self.deal_notes,
+                crm_id: self.deal_crm_id,
+                campaign_id: self.deal_campaign_id,
+            },
+            decline: match self.decline_reason {
+                Some(reason) => Some(Decline {
+                    reason: reason.parse().map_err(corrupt)?,
+                    notes: self.decline_notes,
+                }),
+                None => None,
+            },
+            contacts,
+            referrer: match (self.referrer_kind, self.referrer_email) {
+                (Some(kind), Some(email)) => Some(Referrer {
+                    kind: kind.parse().map_err(corrupt)?,
+                    email,
+                    name: self.referrer_name,
+                }),
+                _ => None,
+            },
+            registration,
+            received_at: self.received_at,
+            expires_at: self.expires_at,
+            first_response_at: self.first_response_at,
+            closed_at: self.closed_at,
+            version: self.version,
+        })
+    }
+}
+
+fn registration_to_json(registration: &Registration) -> serde_json::Value {
+    serde_json::json!({
+        "status": registration.status.as_str(),
+        "fields": registration.fields,
+        "review_note": registration.review_note,
+    })
+}
+
+fn registration_from_json(json: &serde_json::Value) -> Option<Registration> {
+    Some(Registration {
+        status: json.get("status")?.as_str()?.parse().ok()?,
+        fields: serde_json::from_value(json.get("fields")?.clone()).ok()?,
+        review_note: json
+            .get("review_note")
+            .and_then(|n| n.as_str())
+            .map(String::from),
+    })
+}
+
+/// Creates a lead and its `received` event. Returns `None` if this message already made a
+/// lead for this profile (re-processing is a no-op).
+pub async fn insert(
+    conn: &mut PgConnection,
+    new: &NewLead,
+    actor: &str,
+) -> Result<Option<Lead>, StoreError> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO leads (kind, state, partner_id, profile_id, customer_name, customer_email,
+             customer_company, customer_phone, customer_region, customer_company_size,
+             customer_locale, need, hot_until, referrer_kind, referrer_email, referrer_name,
+             source_message_id, received_at, expires_at)
+         VALUES ($1, 'received', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+             $16, $17, $18)
+         ON CONFLICT (source_message_id, profile_id) DO NOTHING
+         RETURNING id",
+    )
+    .bind(new.kind.as_str())
+    .bind(&new.partner_id)
+    .bind(&new.profile_id)
+    .bind(&new.customer.name)
+    .bind(&new.customer.email)
+    .bind(&new.customer.company)
+    .bind(&new.customer.phone)
+    .bind(&new.customer_region)
+    .bind(&new.customer_company_size)
+    .bind(&new.customer_locale)
+    .bind(&new.need)
+    .bind(new.hot_until)
+    .bind(new.referrer.as_ref().map(|r| r.kind.as_str()))
+    .bind(new.referrer.as_ref().map(|r| r.email.as_str()))
+    .bind(new.referrer.as_ref().and_then(|r| r.name.as_deref()))
+    .bind(new.source_message_id)
+    .bind(new.received_at)
+    .bind(new.expires_at)
+    .fetch_optional(&mut *conn)
+    .await
+    .doing("creating a lead")?;
+    let Some(id) = id else { return Ok(None) };
+    append_event(
+        conn,
+        LeadId(id),
+        new.received_at,
+        &LeadEvent {
+            kind: crate::domain::EventKind::Received,
+            actor: actor.into(),
+            data: serde_json::json!({"profile": new.profile_id, "kind": new.kind.as_str()}),
+        },
+    )
+    .await?;
+    load(conn, LeadId(id)).await
+}
+
+pub async fn load(conn: &mut PgConnection, id: LeadId) -> Result<Option<Lead>, StoreError> {
+    let row: Option<LeadRow> =
+        sqlx::query_as(AssertSqlSafe(format!("SELECT {LEAD_COLUMNS} FROM leads WHERE id = $1")))
+            .bind(id.0)
+            .fetch_optional(&mut *conn)
+            .await
+            .doing("reading a lead")?;
+    let Some(row) = row else { return Ok(None) };
+    let contacts = contacts(conn, id).await?;
+    row.into_lead(contacts).map(Some)
+}
+
+async fn contacts(conn: &mut PgConnection, id: LeadId) -> Result<Vec<LeadContact>, StoreError> {
+    let rows: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT name, phone, email FROM lead_contacts WHERE lead_id = $1 ORDER BY id",
+    )
+    .bind(id.0)
+    .fetch_all(conn)
+    .await
+    .doing("reading a lead's contacts")?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, phone, email)| LeadContact { name, phone, email })
+        .collect())
+}
+
+/// Leads, newest first, optionally in one state.
+pub async fn list(
+    conn: &mut PgConnection,
+    state: Option<LeadState>,
+) -> Result<Vec<Lead>, StoreError> {
+    let rows: Vec<LeadRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {LEAD_COLUMNS} FROM leads WHERE $1::text IS NULL OR state = $1 ORDER BY id DESC"
+    )))
+    .bind(state.map(LeadState::as_str))
+    .fetch_all(&mut *conn)
+    .await
+    .doing("listing leads")?;
+    let mut leads = Vec::with_capacity(rows.len());
+    for row in rows {
+        let contacts = contacts(conn, LeadId(row.id)).await?;
+        leads.push(row.into_lead(contacts)?);
+    }
+    Ok(leads)
+}
+
+/// Writes a decided transition. `Ok(false)` when the lead changed since `before` was read:
+/// somebody else's action committed first, and this one must not overwrite it.
+pub async fn save(
+    conn: &mut PgConnection,
+    before: &Lead,
+    outcome: &Outcome,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    if outcome.changed_nothing() {
+        return Ok(true);
+    }
+    let lead = &outcome.lead;
+    let updated = sqlx::query(
+        "UPDATE leads SET state = $3, favorite = $4, deal_name = $5, deal_value = $6,
+             deal_currency = $7, deal_timeframe = $8, deal_notes = $9, deal_crm_id = $10,
+             deal_campaign_id = $11, decline_reason = $12, decline_notes = $13,
+             registration = $14, first_response_at = $15, closed_at = $16, version = $17
+         WHERE id = $1 AND version = $2",
+    )
+    .bind(lead.id.0)
+    .bind(before.version)
+    .bind(lead.state.as_str())
+    .bind(lead.favorite)
+    .bind(&lead.deal.name)
+    .bind(lead.deal.value.as_ref().map(|m| m.amount))
+    .bind(lead.deal.value.as_ref().map(|m| m.currency.as_str()))
+    .bind(&lead.deal.timeframe)
+    .bind(&lead.deal.notes)
+    .bind(&lead.deal.crm_id)
+    .bind(&lead.deal.campaign_id)
+    .bind(lead.decline.as_ref().map(|d| d.reason.as_str()))
+    .bind(lead.decline.as_ref().and_then(|d| d.notes.as_deref()))
+    .bind(lead.registration.as_ref().map(registration_to_json))
+    .bind(lead.first_response_at)
+    .bind(lead.closed_at)
+    .bind(lead.version)
+    .execute(&mut *conn)
+    .await
+    .doing("saving a lead")?;
+    if updated.rows_affected() == 0 {
+        return Ok(false);
+    }
+    for contact in lead.contacts.iter().skip(before.contacts.len()) {
+        sqlx::query(
+            "INSERT INTO lead_contacts (lead_id, name, phone, email, added_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(lead.id.0)
+        .bind(&contact.name)
+        .bind(&contact.phone)
+        .bind(&contact.email)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .doing("adding a lead contact")?;
+    }
+    for event in &outcome.events {
+        append_event(conn, lead.id, now, event).await?;
+    }
+    Ok(true)
+}
+
+pub async fn append_event(
+    conn: &mut PgConnection,
+    id: LeadId,
+    at: DateTime<Utc>,
+    event: &LeadEvent,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO lead_events (lead_id, at, kind, actor, data) VALUES ($1, $2, $3, $4, $5)")
+        .bind(id.0)
+        .bind(at)
+        .bind(event.kind.as_str())
+        .bind(&event.actor)
+        .bind(&event.data)
+        .execute(conn)
+        .await
+        .doing("appending a lead event")?;
+    Ok(())
+}
+
+pub async fn events(conn: &mut PgConnection, id: LeadId) -> Result<Vec<EventRow>, StoreError> {
+    sqlx::query_as("SELECT at, kind, actor, data FROM lead_events WHERE lead_id = $1 ORDER BY id")
+        .bind(id.0)
+        .fetch_all(conn)
+        .await
+        .doing("reading a lead's events")
+}
+
+/// The event that last moved the lead to its current state (for "already accepted by …").
+pub async fn last_state_change(
+    conn: &mut PgConnection,
+    id: LeadId,
+) -> Result<Option<EventRow>, StoreError> {
+    sqlx::query_as(
+        "SELECT e.at, e.kind, e.actor, e.data FROM lead_events e JOIN leads l ON l.id = e.lead_id
+         WHERE e.lead_id = $1 AND e.kind = l.state ORDER BY e.id DESC LIMIT 1",
+    )
+    .bind(id.0)
+    .fetch_optional(conn)
+    .await
+    .doing("reading a lead's last change")
+}

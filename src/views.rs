@@ -1,0 +1,184 @@
+//! How leads look to operators: the stable JSON of DESIGN.md and a readable table.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::prelude::ToPrimitive;
+use serde_json::{Value, json};
+
+use crate::domain::Lead;
+use crate::store::leads::EventRow;
+
+/// The stable JSON shape of a lead (DESIGN.md, "--json output is stable").
+pub fn lead_json(lead: &Lead, events: &[EventRow], now: DateTime<Utc>) -> Value {
+    let deal = &lead.deal;
+    json!({
+        "id": lead.id.0,
+        "tag": lead.id.to_string(),
+        "state": lead.state.as_str(),
+        "kind": lead.kind.as_str(),
+        "hot": lead.is_hot(now),
+        "hot_until": lead.hot_until,
+        "favorite": lead.favorite,
+        "customer": {
+            "name": lead.customer.name,
+            "email": lead.customer.email,
+            "company": lead.customer.company,
+            "phone": lead.customer.phone,
+        },
+        "need": lead.need,
+        "profile": lead.profile_id,
+        "partner": lead.partner_id,
+        "deal": {
+            "name": deal.name,
+            "value": deal.value.as_ref().and_then(|m| m.amount.to_f64()),
+            "currency": deal.value.as_ref().map(|m| m.currency.clone()),
+            "timeframe": deal.timeframe,
+            "notes": deal.notes,
+            "crm_id": deal.crm_id,
+            "campaign_id": deal.campaign_id,
+        },
+        "decline_reason": lead.decline.as_ref().map(|d| d.reason.as_str()),
+        "decline_notes": lead.decline.as_ref().and_then(|d| d.notes.clone()),
+        "contacts": lead.contacts,
+        "referrer": lead.referrer,
+        "registration": lead.registration,
+        "received_at": lead.received_at,
+        "expires_at": lead.expires_at,
+        "first_response_at": lead.first_response_at,
+        "closed_at": lead.closed_at,
+        "events": events.iter().map(|e| json!({
+            "at": e.at, "kind": e.kind, "actor": e.actor, "data": e.data,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// One line per lead, aligned, for `lead list` without `--json`.
+pub fn lead_table(leads: &[Lead], now: DateTime<Utc>) -> String {
+    let mut rows = vec![[
+        "ID".to_string(),
+        "STATE".into(),
+        "KIND".into(),
+        "HOT".into(),
+        "PROFILE".into(),
+        "CUSTOMER".into(),
+        "RECEIVED".into(),
+        "NEED".into(),
+    ]];
+    for lead in leads {
+        let customer = lead
+            .customer
+            .name
+            .clone()
+            .or_else(|| lead.customer.email.clone())
+            .unwrap_or_default();
+        rows.push([
+            lead.id.to_string(),
+            lead.state.to_string(),
+            lead.kind.to_string(),
+            if lead.is_hot(now) { "yes" } else { "" }.into(),
+            lead.profile_id.clone(),
+            shorten(&customer, 24),
+            lead.received_at.format("%Y-%m-%d %H:%M").to_string(),
+            shorten(&lead.need.replace(['\n', '\r'], " "), 40),
+        ]);
+    }
+    align(&rows)
+}
+
+/// A lead with its history, for `lead show` without `--json`.
+pub fn lead_text(lead: &Lead, events: &[EventRow], now: DateTime<Utc>) -> String {
+    let mut out = String::new();
+    let mut line = |label: &str, value: String| {
+        if !value.is_empty() {
+            out.push_str(&format!("{label:<14}{value}\n"));
+        }
+    };
+    let customer = &lead.customer;
+    line("Lead", format!("{} ({})", lead.id, lead.kind));
+    line(
+        "State",
+        format!(
+            "{}{}{}",
+            lead.state,
+            if lead.is_hot(now) { ", hot" } else { "" },
+            if lead.favorite { ", favorite" } else { "" }
+        ),
+    );
+    line("Profile", format!("{} ({})", lead.profile_id, lead.partner_id));
+    line(
+        "Customer",
+        [&customer.name, &customer.email, &customer.company, &customer.phone]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    line("Need", lead.need.clone());
+    line("Deal", lead.deal.name.clone().unwrap_or_default());
+    line(
+        "Value",
+        lead.deal
+            .value
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+    );
+    line("Timeframe", lead.deal.timeframe.clone().unwrap_or_default());
+    if let Some(decline) = &lead.decline {
+        line("Declined", decline.reason.label().to_string());
+    }
+    for contact in &lead.contacts {
+        line(
+            "Contact",
+            [Some(&contact.name), contact.phone.as_ref(), contact.email.as_ref()]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+    }
+    line("Received", lead.received_at.format("%Y-%m-%d %H:%M UTC").to_string());
+    if lead.state.is_open() {
+        line("Expires", lead.expires_at.format("%Y-%m-%d %H:%M UTC").to_string());
+    }
+    out.push_str("\nHistory\n");
+    for event in events {
+        out.push_str(&format!(
+            "  {}  {:<28} {}\n",
+            event.at.format("%Y-%m-%d %H:%M"),
+            event.kind,
+            event.actor
+        ));
+    }
+    out
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        let kept: String = text.chars().take(max.saturating_sub(1)).collect();
+        format!("{kept}…")
+    }
+}
+
+fn align<const N: usize>(rows: &[[String; N]]) -> String {
+    let mut widths = [0usize; N];
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,3 @@
+//! Use cases: each one runs in one database transaction and knows nothing of transports.
+
+pub mod act;
