@@ -13,7 +13,11 @@ use crate::store::{self, leads};
 use crate::views;
 
 #[derive(Debug, Parser)]
-#[command(name = "leadbot", version, about = "Partner leads and referrals, driven by email")]
+#[command(
+    name = "leadbot",
+    version,
+    about = "Partner leads and referrals, driven by email"
+)]
 pub struct Cli {
     /// Configuration file (TOML). Without it: $LEADBOT_CONFIG, else the environment alone.
     #[arg(long, global = true, value_name = "FILE")]

@@ -276,7 +276,10 @@ fn read_file(text: &str, origin: &str) -> Result<Settings, ConfigError> {
             if !is_known(&full_key) {
                 return Err(unknown_key(origin, &full_key));
             }
-            settings.insert(full_key.clone(), setting_from_toml(value, origin, &full_key)?);
+            settings.insert(
+                full_key.clone(),
+                setting_from_toml(value, origin, &full_key)?,
+            );
         }
     }
     Ok(settings)
@@ -374,17 +377,15 @@ struct Validator<'a> {
 
 impl Validator<'_> {
     fn build(&self) -> Result<Config, ConfigError> {
-        let secret = self.text("bot.secret").ok_or_else(|| ConfigError::Missing {
-            origin: self.origin.into(),
-            key: "bot.secret",
-            why: "it signs reply tokens (set it in [bot] or LEADBOT_BOT_SECRET)",
-        })?;
+        let secret = self
+            .text("bot.secret")
+            .ok_or_else(|| ConfigError::Missing {
+                origin: self.origin.into(),
+                key: "bot.secret",
+                why: "it signs reply tokens (set it in [bot] or LEADBOT_BOT_SECRET)",
+            })?;
         if secret.len() < 16 {
-            return Err(self.invalid(
-                "bot.secret",
-                "***",
-                "must be at least 16 characters long",
-            ));
+            return Err(self.invalid("bot.secret", "***", "must be at least 16 characters long"));
         }
         let bot = BotConfig {
             address: self.address("bot.address", "leads@leads.example.test")?,
@@ -399,7 +400,8 @@ impl Validator<'_> {
                 .list("bot.reviewers")
                 .iter()
                 .map(|r| {
-                    EmailAddress::parse(r).map_err(|e| self.invalid("bot.reviewers", r, &e.to_string()))
+                    EmailAddress::parse(r)
+                        .map_err(|e| self.invalid("bot.reviewers", r, &e.to_string()))
                 })
                 .collect::<Result<_, _>>()?,
             registration_solutions: self.list("bot.registration_solutions"),
@@ -435,9 +437,13 @@ impl Validator<'_> {
             smtp: self.smtp()?,
             schedule,
             http: HttpConfig {
-                listen: listen
-                    .parse()
-                    .map_err(|_| self.invalid("http.listen", &listen, "expected host:port, like 127.0.0.1:9898"))?,
+                listen: listen.parse().map_err(|_| {
+                    self.invalid(
+                        "http.listen",
+                        &listen,
+                        "expected host:port, like 127.0.0.1:9898",
+                    )
+                })?,
             },
         })
     }
@@ -566,9 +572,9 @@ impl Validator<'_> {
             "UTC" | "Z" | "GMT" => "+00:00".to_string(),
             other => other.trim_start_matches("UTC").to_string(),
         };
-        normalized.parse().map_err(|_| {
-            self.invalid(key, &raw, "expected UTC or an offset from UTC like +01:00")
-        })
+        normalized
+            .parse()
+            .map_err(|_| self.invalid(key, &raw, "expected UTC or an offset from UTC like +01:00"))
     }
 }
 
@@ -688,14 +694,22 @@ mod tests {
     fn a_bad_duration_names_key_and_value() {
         let text = format!("{}[schedule]\nexpiry = \"fortnight\"\n", minimal());
         let message = load(&text, &[]).unwrap_err().to_string();
-        assert!(message.starts_with("config file /etc/leadbot.toml: `schedule.expiry` = \"fortnight\" is invalid"), "{message}");
+        assert!(
+            message.starts_with(
+                "config file /etc/leadbot.toml: `schedule.expiry` = \"fortnight\" is invalid"
+            ),
+            "{message}"
+        );
     }
 
     #[test]
     fn a_bad_address_names_key_and_value() {
         let text = format!("{}address = \"not-an-address\"\n", minimal());
         let message = load(&text, &[]).unwrap_err().to_string();
-        assert!(message.contains("`bot.address` = \"not-an-address\" is invalid"), "{message}");
+        assert!(
+            message.contains("`bot.address` = \"not-an-address\" is invalid"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -703,7 +717,10 @@ mod tests {
         let text = format!("{}secrte = \"x\"\n", minimal());
         let message = load(&text, &[]).unwrap_err().to_string();
         assert!(message.contains("unknown key `bot.secrte`"), "{message}");
-        assert!(message.contains("keys of [bot]: address, secret"), "{message}");
+        assert!(
+            message.contains("keys of [bot]: address, secret"),
+            "{message}"
+        );
 
         let message = load(&minimal(), &[("LEADBOT_SMTP_HOTS", "x")])
             .unwrap_err()
@@ -727,6 +744,9 @@ mod tests {
     #[test]
     fn invalid_toml_is_reported_with_the_file() {
         let message = load("[bot\nsecret=", &[]).unwrap_err().to_string();
-        assert!(message.starts_with("config file /etc/leadbot.toml: not valid TOML"), "{message}");
+        assert!(
+            message.starts_with("config file /etc/leadbot.toml: not valid TOML"),
+            "{message}"
+        );
     }
 }

@@ -103,15 +103,23 @@ pub fn lead_text(lead: &Lead, events: &[EventRow], now: DateTime<Utc>) -> String
             if lead.favorite { ", favorite" } else { "" }
         ),
     );
-    line("Profile", format!("{} ({})", lead.profile_id, lead.partner_id));
+    line(
+        "Profile",
+        format!("{} ({})", lead.profile_id, lead.partner_id),
+    );
     line(
         "Customer",
-        [&customer.name, &customer.email, &customer.company, &customer.phone]
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", "),
+        [
+            &customer.name,
+            &customer.email,
+            &customer.company,
+            &customer.phone,
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", "),
     );
     line("Need", lead.need.clone());
     line("Deal", lead.deal.name.clone().unwrap_or_default());
@@ -130,17 +138,27 @@ pub fn lead_text(lead: &Lead, events: &[EventRow], now: DateTime<Utc>) -> String
     for contact in &lead.contacts {
         line(
             "Contact",
-            [Some(&contact.name), contact.phone.as_ref(), contact.email.as_ref()]
-                .into_iter()
-                .flatten()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", "),
+            [
+                Some(&contact.name),
+                contact.phone.as_ref(),
+                contact.email.as_ref(),
+            ]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", "),
         );
     }
-    line("Received", lead.received_at.format("%Y-%m-%d %H:%M UTC").to_string());
+    line(
+        "Received",
+        lead.received_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+    );
     if lead.state.is_open() {
-        line("Expires", lead.expires_at.format("%Y-%m-%d %H:%M UTC").to_string());
+        line(
+            "Expires",
+            lead.expires_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        );
     }
     out.push_str("\nHistory\n");
     for event in events {

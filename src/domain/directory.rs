@@ -101,8 +101,8 @@ impl Directory {
     /// Parses and checks a whole file: identifiers, addresses, roles, locales, and that
     /// every profile a contact names exists. One error, naming the partner and the item.
     pub fn parse(text: &str) -> Result<Self, DirectoryError> {
-        let shape: FileShape =
-            toml::from_str(text).map_err(|e| DirectoryError::Syntax(e.to_string().trim().into()))?;
+        let shape: FileShape = toml::from_str(text)
+            .map_err(|e| DirectoryError::Syntax(e.to_string().trim().into()))?;
         if shape.partner.is_empty() {
             return Err(DirectoryError::Syntax(
                 "no [[partner]] entries found".into(),
@@ -305,7 +305,10 @@ name = "Contoso Ltd"
                 .to_string()
                 .contains("`alice` is not an email address")
         );
-        let unknown_key = EXAMPLE.replace("locale = \"fr\"\n\n", "locale = \"fr\"\n  colour = \"red\"\n\n");
+        let unknown_key = EXAMPLE.replace(
+            "locale = \"fr\"\n\n",
+            "locale = \"fr\"\n  colour = \"red\"\n\n",
+        );
         assert!(
             Directory::parse(&unknown_key)
                 .unwrap_err()
@@ -316,7 +319,10 @@ name = "Contoso Ltd"
 
     #[test]
     fn duplicates_across_the_file_are_refused() {
-        let twice = format!("{EXAMPLE}\n{}", EXAMPLE.replace("id = \"contoso\"", "id = \"other\""));
+        let twice = format!(
+            "{EXAMPLE}\n{}",
+            EXAMPLE.replace("id = \"contoso\"", "id = \"other\"")
+        );
         let error = Directory::parse(&twice).unwrap_err().to_string();
         assert!(error.contains("appears more than once"), "{error}");
     }

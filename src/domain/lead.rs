@@ -87,7 +87,10 @@ spelled_enum!(
 impl LeadState {
     /// Terminal states: nothing moves the lead any more.
     pub fn is_closed(self) -> bool {
-        matches!(self, Self::Declined | Self::Expired | Self::Won | Self::Lost)
+        matches!(
+            self,
+            Self::Declined | Self::Expired | Self::Won | Self::Lost
+        )
     }
 
     /// Still waiting for the partner to act on it.
@@ -167,7 +170,10 @@ impl DeclineReason {
 
     /// 1-based position in the list, as shown in notifications.
     pub fn number(self) -> usize {
-        Self::ALL.iter().position(|r| *r == self).map_or(0, |i| i + 1)
+        Self::ALL
+            .iter()
+            .position(|r| *r == self)
+            .map_or(0, |i| i + 1)
     }
 
     pub fn from_number(n: usize) -> Option<Self> {

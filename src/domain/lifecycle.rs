@@ -755,7 +755,10 @@ mod tests {
             inquiry.notices,
             [Notice::ContactsExpired, Notice::CustomerExpired]
         );
-        assert_eq!(inquiry.lead.first_response_at, None, "expiry is no response");
+        assert_eq!(
+            inquiry.lead.first_response_at, None,
+            "expiry is no response"
+        );
 
         let mut qualified = lead_in(LeadState::Received);
         qualified.kind = LeadKind::MarketingQualified;
@@ -823,8 +826,13 @@ mod tests {
             fields: vec![],
             review_note: None,
         });
-        let error = apply(&won, &alice(), Action::Review(ReviewVerdict::Approve), now())
-            .unwrap_err();
+        let error = apply(
+            &won,
+            &alice(),
+            Action::Review(ReviewVerdict::Approve),
+            now(),
+        )
+        .unwrap_err();
         assert!(matches!(error, TransitionError::WrongActor { .. }));
     }
 

@@ -150,34 +150,39 @@ impl ContactRow {
     }
 }
 
-const PROFILE_COLUMNS: &str =
-    "id, partner_id, address, regions, keywords, company_sizes, locale";
+const PROFILE_COLUMNS: &str = "id, partner_id, address, regions, keywords, company_sizes, locale";
 const CONTACT_COLUMNS: &str = "id, partner_id, email, name, phone, role, locale";
 
 pub async fn profiles(conn: &mut PgConnection) -> Result<Vec<ProfileRow>, StoreError> {
-    sqlx::query_as(AssertSqlSafe(format!("SELECT {PROFILE_COLUMNS} FROM profiles ORDER BY id")))
-        .fetch_all(conn)
-        .await
-        .doing("listing profiles")
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {PROFILE_COLUMNS} FROM profiles ORDER BY id"
+    )))
+    .fetch_all(conn)
+    .await
+    .doing("listing profiles")
 }
 
 pub async fn profile(conn: &mut PgConnection, id: &str) -> Result<Option<ProfileRow>, StoreError> {
-    sqlx::query_as(AssertSqlSafe(format!("SELECT {PROFILE_COLUMNS} FROM profiles WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(conn)
-        .await
-        .doing("reading a profile")
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {PROFILE_COLUMNS} FROM profiles WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+    .doing("reading a profile")
 }
 
 pub async fn contact_by_email(
     conn: &mut PgConnection,
     email: &EmailAddress,
 ) -> Result<Option<ContactRow>, StoreError> {
-    sqlx::query_as(AssertSqlSafe(format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE email = $1")))
-        .bind(email.as_str())
-        .fetch_optional(conn)
-        .await
-        .doing("looking up a contact")
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {CONTACT_COLUMNS} FROM contacts WHERE email = $1"
+    )))
+    .bind(email.as_str())
+    .fetch_optional(conn)
+    .await
+    .doing("looking up a contact")
 }
 
 /// The contacts who receive a profile's leads.

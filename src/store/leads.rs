@@ -217,12 +217,13 @@ pub async fn insert(
 }
 
 pub async fn load(conn: &mut PgConnection, id: LeadId) -> Result<Option<Lead>, StoreError> {
-    let row: Option<LeadRow> =
-        sqlx::query_as(AssertSqlSafe(format!("SELECT {LEAD_COLUMNS} FROM leads WHERE id = $1")))
-            .bind(id.0)
-            .fetch_optional(&mut *conn)
-            .await
-            .doing("reading a lead")?;
+    let row: Option<LeadRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {LEAD_COLUMNS} FROM leads WHERE id = $1"
+    )))
+    .bind(id.0)
+    .fetch_optional(&mut *conn)
+    .await
+    .doing("reading a lead")?;
     let Some(row) = row else { return Ok(None) };
     let contacts = contacts(conn, id).await?;
     row.into_lead(contacts).map(Some)
@@ -330,15 +331,17 @@ pub async fn append_event(
     at: DateTime<Utc>,
     event: &LeadEvent,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO lead_events (lead_id, at, kind, actor, data) VALUES ($1, $2, $3, $4, $5)")
-        .bind(id.0)
-        .bind(at)
-        .bind(event.kind.as_str())
-        .bind(&event.actor)
-        .bind(&event.data)
-        .execute(conn)
-        .await
-        .doing("appending a lead event")?;
+    sqlx::query(
+        "INSERT INTO lead_events (lead_id, at, kind, actor, data) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id.0)
+    .bind(at)
+    .bind(event.kind.as_str())
+    .bind(&event.actor)
+    .bind(&event.data)
+    .execute(conn)
+    .await
+    .doing("appending a lead event")?;
     Ok(())
 }
 

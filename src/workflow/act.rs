@@ -44,7 +44,9 @@ pub async fn act_in(
     now: DateTime<Utc>,
 ) -> Result<Outcome, ActError> {
     for _ in 0..MAX_ATTEMPTS {
-        let before = leads::load(tx, id).await?.ok_or(ActError::UnknownLead(id))?;
+        let before = leads::load(tx, id)
+            .await?
+            .ok_or(ActError::UnknownLead(id))?;
         let outcome = match lifecycle::apply(&before, actor, action.clone(), now) {
             Ok(outcome) => outcome,
             Err(error) => return Err(explain_refusal(tx, id, error).await),
@@ -87,7 +89,8 @@ pub async fn act(
 /// "already accepted by Alice at 10:42" when the history says who moved it.
 async fn explain_refusal(tx: &mut PgConnection, id: LeadId, error: TransitionError) -> ActError {
     let (action, state) = match &error {
-        TransitionError::NotAllowed { action, state } | TransitionError::Closed { action, state }
+        TransitionError::NotAllowed { action, state }
+        | TransitionError::Closed { action, state }
             if *state != LeadState::Received =>
         {
             (*action, *state)
