@@ -72,7 +72,11 @@ pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Migrate => {
             let config = load_config(cli.config.as_deref())?;
-            let pool = store::connect(config.database_url.expose()).await?;
+            let url = config.database_url.expose();
+            if store::create_database_if_missing(url).await? {
+                println!("created database {}", store::describe_url(url));
+            }
+            let pool = store::connect(url).await?;
             store::migrate(&pool).await?;
             println!("database is up to date");
         }

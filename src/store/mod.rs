@@ -80,3 +80,23 @@ pub async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
     sqlx::migrate!("./migrations").run(pool).await?;
     Ok(())
 }
+
+/// Creates the database named in `url` if the server does not have it yet, so a new
+/// installation needs nothing but a reachable PostgreSQL. Returns true if it was created.
+pub async fn create_database_if_missing(url: &str) -> Result<bool, StoreError> {
+    use sqlx::migrate::MigrateDatabase;
+    let connect_error = |source| StoreError::Connect {
+        target: describe_url(url),
+        source,
+    };
+    if sqlx::Postgres::database_exists(url)
+        .await
+        .map_err(connect_error)?
+    {
+        return Ok(false);
+    }
+    sqlx::Postgres::create_database(url)
+        .await
+        .map_err(connect_error)?;
+    Ok(true)
+}
