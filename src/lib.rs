@@ -1,13 +1,14 @@
 //! leadbot: partner leads and referrals, driven by email.
 //!
-//! The layers, from the inside out: [`domain`] (pure rules), `store` (PostgreSQL),
-//! `mail` (understanding and writing mail), `transport` (IMAP, SMTP, MTA pipe),
-//! `workflow` (one message → one transaction; the outbox worker; the scheduler) and
-//! `cli` (the command line).
+//! The layers, from the inside out: [`domain`] (pure rules), [`mail`] (understanding and
+//! writing mail, no I/O), [`store`] (PostgreSQL), `transport` (IMAP, SMTP, MTA pipe),
+//! [`workflow`] (one message → one transaction; the outbox worker; the scheduler) and
+//! [`cli`] (the command line).
 
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod mail;
 pub mod store;
 pub mod telemetry;
 pub mod views;

@@ -1,0 +1,22 @@
+//! Understanding inbound mail, with no I/O: parse raw bytes into an
+//! [`InboundMail`], classify it (reply, request, bounce, auto-reply, list),
+//! and extract the new text of a reply so that a contact's command is read
+//! from what they typed and never from the quoted history.
+//!
+//! ```text
+//! raw bytes ──parse──▶ InboundMail ──classify──▶ MailClass
+//!                          │ text
+//!                          └──reply_text──▶ new text (no quotes, no signature)
+//! ```
+
+pub mod classify;
+pub mod html;
+pub mod parse;
+pub mod reply;
+
+pub use classify::{ClassifyContext, MailClass, classify, lead_tag, plus_token};
+pub use html::html_to_text;
+pub use parse::{
+    Attachment, InboundMail, MAX_MESSAGE_BYTES, Mailbox, ParseError, RawHeader, parse,
+};
+pub use reply::{reply_text, strip_signature};
