@@ -13,6 +13,7 @@ pub mod classify;
 pub mod html;
 pub mod parse;
 pub mod reply;
+pub mod rfi;
 
 pub use classify::{ClassifyContext, MailClass, classify, lead_tag, plus_token};
 pub use html::html_to_text;

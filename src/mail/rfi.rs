@@ -1,0 +1,669 @@
+//! Reading a request for information (RFI): who the customer is and what they need.
+//!
+//! Three shapes arrive:
+//! - free-form mail from the customer: the sender is the customer, the need is the body
+//!   without its signature, company and phone come from the signature;
+//! - a form relay: `Field: value` lines (English or French) name the customer — never
+//!   the relay that sent the mail;
+//! - a forward (from staff or from another partner): the customer is the original sender
+//!   in the forwarded block, and the forwarder's own lines may say "Lead type: …".
+//!
+//! Pure: the caller says whether the sender is staff or a partner contact.
+
+use serde::Serialize;
+
+use super::parse::{InboundMail, Mailbox};
+use super::reply::strip_signature;
+use crate::domain::{Customer, LeadKind};
+
+/// Who sent the RFI, as the caller determined it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sender {
+    /// Anyone from outside: a customer or a web-form relay.
+    Public,
+    /// A staff member (configured staff domains): forwards become qualified leads.
+    Staff,
+    /// A contact of a partner passing a lead to another partner.
+    PartnerContact,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rfi {
+    pub customer: Customer,
+    pub region: Option<String>,
+    pub city: Option<String>,
+    pub company_size: Option<String>,
+    pub need: String,
+    /// "Contact me directly: yes" — the lead is hot for the hot window.
+    pub contact_me_directly: bool,
+    pub kind: LeadKind,
+    /// The language the customer wrote in, when it can be told ("en" or "fr").
+    pub locale: Option<&'static str>,
+    pub shape: Shape,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Shape {
+    FreeForm,
+    Form,
+    Forward,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RfiError {
+    #[error("the forwarded message names no original sender (no From: line in the forwarded block)")]
+    ForwardWithoutCustomer,
+    #[error("the request has no text: nothing says what the customer needs")]
+    EmptyNeed,
+    #[error("the form gives no way to reach the customer (no Email field)")]
+    FormWithoutEmail,
+}
+
+/// The fields a form relay or a forwarder may write, by canonical name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Name,
+    Company,
+    Email,
+    Phone,
+    Region,
+    City,
+    CompanySize,
+    ContactDirectly,
+    Need,
+    LeadType,
+}
+
+/// Labels as people write them, lower-cased and without accents.
+const LABELS: &[(&str, Field)] = &[
+    ("name", Field::Name),
+    ("full name", Field::Name),
+    ("contact name", Field::Name),
+    ("nom", Field::Name),
+    ("nom complet", Field::Name),
+    ("company", Field::Company),
+    ("company name", Field::Company),
+    ("organization", Field::Company),
+    ("organisation", Field::Company),
+    ("societe", Field::Company),
+    ("entreprise", Field::Company),
+    ("email", Field::Email),
+    ("e-mail", Field::Email),
+    ("email address", Field::Email),
+    ("adresse e-mail", Field::Email),
+    ("courriel", Field::Email),
+    ("phone", Field::Phone),
+    ("phone number", Field::Phone),
+    ("telephone", Field::Phone),
+    ("tel", Field::Phone),
+    ("mobile", Field::Phone),
+    ("country", Field::Region),
+    ("region", Field::Region),
+    ("country/region", Field::Region),
+    ("pays", Field::Region),
+    ("pays/region", Field::Region),
+    ("location", Field::City),
+    ("city", Field::City),
+    ("ville", Field::City),
+    ("localisation", Field::City),
+    ("company size", Field::CompanySize),
+    ("taille de l'entreprise", Field::CompanySize),
+    ("taille entreprise", Field::CompanySize),
+    ("contact me directly", Field::ContactDirectly),
+    ("me contacter directement", Field::ContactDirectly),
+    ("need", Field::Need),
+    ("besoin", Field::Need),
+    ("request", Field::Need),
+    ("demande", Field::Need),
+    ("message", Field::Need),
+    ("lead type", Field::LeadType),
+    ("type de lead", Field::LeadType),
+    ("type de piste", Field::LeadType),
+];
+
+/// Field labels in French, to tell the customer's language.
+const FRENCH_LABELS: &[&str] = &[
+    "nom",
+    "nom complet",
+    "societe",
+    "entreprise",
+    "courriel",
+    "telephone",
+    "pays",
+    "ville",
+    "taille de l'entreprise",
+    "me contacter directement",
+    "besoin",
+    "demande",
+];
+
+pub fn extract(mail: &InboundMail, sender: Sender) -> Result<Rfi, RfiError> {
+    let text = mail.text.replace("\r\n", "\n");
+    if matches!(sender, Sender::Staff | Sender::PartnerContact)
+        && let Some(forward) = find_forward(&text)
+    {
+        return from_forward(&text, forward, sender);
+    }
+    let fields = read_fields(&text);
+    if is_form(&fields) {
+        return from_form(&fields, &text);
+    }
+    from_free_form(mail, &text, sender)
+}
+
+/// `Label: value` lines found in a text, in order, with the index of the line.
+struct FieldLine {
+    field: Field,
+    label: String,
+    value: String,
+    line: usize,
+}
+
+fn read_fields(text: &str) -> Vec<FieldLine> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(line, raw)| {
+            let (label, value) = raw.split_once(':')?;
+            let label = normalize_label(label);
+            let field = LABELS.iter().find(|(l, _)| *l == label)?.1;
+            Some(FieldLine {
+                field,
+                label,
+                value: value.trim().to_string(),
+                line,
+            })
+        })
+        .collect()
+}
+
+fn normalize_label(label: &str) -> String {
+    let folded: String = label
+        .trim()
+        .trim_start_matches(['*', '-', '•'])
+        .trim_end_matches(['*', ' ', '\u{a0}'])
+        .chars()
+        .map(fold_accent)
+        .collect::<String>()
+        .to_lowercase()
+        .replace('’', "'");
+    folded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn fold_accent(c: char) -> char {
+    match c {
+        'é' | 'è' | 'ê' | 'ë' | 'É' | 'È' | 'Ê' => 'e',
+        'à' | 'â' | 'ä' | 'À' | 'Â' => 'a',
+        'î' | 'ï' | 'Î' => 'i',
+        'ô' | 'ö' | 'Ô' => 'o',
+        'ù' | 'û' | 'ü' | 'Û' => 'u',
+        'ç' | 'Ç' => 'c',
+        other => other,
+    }
+}
+
+fn value_of(fields: &[FieldLine], wanted: Field) -> Option<String> {
+    fields
+        .iter()
+        .find(|f| f.field == wanted && !f.value.is_empty())
+        .map(|f| f.value.clone())
+}
+
+/// A form names the customer: an email or name plus at least one other customer field.
+fn is_form(fields: &[FieldLine]) -> bool {
+    let customer_fields = fields
+        .iter()
+        .filter(|f| !matches!(f.field, Field::Need | Field::LeadType))
+        .count();
+    let names_someone = fields
+        .iter()
+        .any(|f| matches!(f.field, Field::Email | Field::Name));
+    customer_fields >= 2 && names_someone
+}
+
+fn is_yes(value: &str) -> bool {
+    matches!(
+        normalize_label(value).as_str(),
+        "yes" | "y" | "oui" | "true" | "x" | "[x]" | "1"
+    )
+}
+
+fn from_form(fields: &[FieldLine], text: &str) -> Result<Rfi, RfiError> {
+    let email = value_of(fields, Field::Email)
+        .and_then(|e| extract_address(&e))
+        .ok_or(RfiError::FormWithoutEmail)?;
+    let need = need_from_fields(fields, text).ok_or(RfiError::EmptyNeed)?;
+    let french = fields
+        .iter()
+        .any(|f| FRENCH_LABELS.contains(&f.label.as_str()));
+    Ok(Rfi {
+        customer: Customer {
+            name: value_of(fields, Field::Name),
+            email: Some(email),
+            company: value_of(fields, Field::Company),
+            phone: value_of(fields, Field::Phone),
+        },
+        region: value_of(fields, Field::Region),
+        city: value_of(fields, Field::City),
+        company_size: value_of(fields, Field::CompanySize),
+        need,
+        contact_me_directly: value_of(fields, Field::ContactDirectly).is_some_and(|v| is_yes(&v)),
+        kind: LeadKind::CustomerInquiry,
+        locale: Some(if french { "fr" } else { "en" }),
+        shape: Shape::Form,
+    })
+}
+
+/// The Need field's value plus the lines that continue it (until the next field or the
+/// end); without a Need field, the text that is not field lines.
+fn need_from_fields(fields: &[FieldLine], text: &str) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let field_lines: Vec<usize> = fields.iter().map(|f| f.line).collect();
+    let need = match fields.iter().find(|f| f.field == Field::Need) {
+        Some(need) => {
+            let mut parts = vec![need.value.clone()];
+            for (i, line) in lines.iter().enumerate().skip(need.line + 1) {
+                if field_lines.contains(&i) {
+                    break;
+                }
+                parts.push(line.trim_end().to_string());
+            }
+            parts.join("\n")
+        }
+        None => lines
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !field_lines.contains(i))
+            .map(|(_, l)| l.trim_end())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    };
+    let (need, _signature) = strip_signature(&need);
+    let need = need.trim().to_string();
+    (!need.is_empty()).then_some(need)
+}
+
+fn from_free_form(mail: &InboundMail, text: &str, sender: Sender) -> Result<Rfi, RfiError> {
+    let (body, signature) = strip_signature(text);
+    let fields = read_fields(&body);
+    let from = mail.from.clone().unwrap_or(Mailbox {
+        name: None,
+        email: String::new(),
+    });
+    let (company, phone) = signature
+        .as_deref()
+        .map(|s| company_and_phone(s, from.name.as_deref()))
+        .unwrap_or_default();
+    let need = body.trim().to_string();
+    if need.is_empty() {
+        return Err(RfiError::EmptyNeed);
+    }
+    Ok(Rfi {
+        customer: Customer {
+            name: from.name.clone().filter(|n| !n.trim().is_empty()),
+            email: (!from.email.is_empty()).then_some(from.email.clone()),
+            company,
+            phone,
+        },
+        region: value_of(&fields, Field::Region),
+        city: value_of(&fields, Field::City),
+        company_size: value_of(&fields, Field::CompanySize),
+        contact_me_directly: value_of(&fields, Field::ContactDirectly).is_some_and(|v| is_yes(&v)),
+        locale: Some(guess_locale(&need)),
+        need,
+        kind: match sender {
+            Sender::Staff => lead_type(&fields),
+            _ => LeadKind::CustomerInquiry,
+        },
+        shape: Shape::FreeForm,
+    })
+}
+
+/// From a signature block: the phone (a line that is mostly digits) and the company
+/// (the first line that is none of: closing, the sender's name, phone, address, web).
+fn company_and_phone(signature: &str, sender_name: Option<&str>) -> (Option<String>, Option<String>) {
+    let mut company = None;
+    let mut phone = None;
+    for (i, line) in signature.lines().map(str::trim).enumerate() {
+        if line.is_empty() || line == "--" {
+            continue;
+        }
+        let without_label = line
+            .split_once(':')
+            .map_or(line, |(_, rest)| rest.trim());
+        if phone.is_none() && looks_like_phone(without_label) {
+            phone = Some(without_label.to_string());
+            continue;
+        }
+        let is_closing = i == 0 && line.ends_with(',');
+        let is_name = sender_name.is_some_and(|n| n.eq_ignore_ascii_case(line));
+        let is_contact = line.contains('@') || line.contains("www.") || line.contains("://");
+        if company.is_none() && !is_closing && !is_name && !is_contact && i > 0 && !looks_like_name_line(i, line, sender_name) {
+            company = Some(line.to_string());
+        }
+    }
+    (company, phone)
+}
+
+/// The line right after the closing is usually the person's own name.
+fn looks_like_name_line(index: usize, line: &str, sender_name: Option<&str>) -> bool {
+    index == 1 && sender_name.is_none_or(|n| {
+        n.split_whitespace().any(|part| line.contains(part))
+    })
+}
+
+fn looks_like_phone(text: &str) -> bool {
+    let digits = text.chars().filter(char::is_ascii_digit).count();
+    let phoney = text
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().\u{a0}/".contains(c));
+    digits >= 7 && phoney
+}
+
+fn lead_type(fields: &[FieldLine]) -> LeadKind {
+    match value_of(fields, Field::LeadType).map(|v| normalize_label(&v)) {
+        Some(v) if v.contains("sales") || v.contains("vente") || v.contains("commercial") => {
+            LeadKind::SalesQualified
+        }
+        _ => LeadKind::MarketingQualified,
+    }
+}
+
+/// Where a forwarded block starts: the marker line and the header block after it.
+struct Forward {
+    marker_line: usize,
+}
+
+fn find_forward(text: &str) -> Option<Forward> {
+    text.lines()
+        .enumerate()
+        .find(|(_, line)| is_forward_marker(line))
+        .map(|(marker_line, _)| Forward { marker_line })
+}
+
+fn is_forward_marker(line: &str) -> bool {
+    let folded = normalize_label(line.trim().trim_matches(|c| c == '-' || c == ' '));
+    matches!(
+        folded.as_str(),
+        "forwarded message"
+            | "message transfere"
+            | "original message"
+            | "message d'origine"
+            | "begin forwarded message"
+            | "debut du message reexpedie"
+            | "message reexpedie"
+    ) || (line.trim_start().starts_with("________") && line.trim().len() >= 8)
+}
+
+fn from_forward(text: &str, forward: Forward, sender: Sender) -> Result<Rfi, RfiError> {
+    let lines: Vec<&str> = text.lines().collect();
+    let own_text = lines[..forward.marker_line].join("\n");
+    let own_fields = read_fields(&own_text);
+    let mut customer_line = None;
+    let mut body_start = lines.len();
+    for (i, line) in lines.iter().enumerate().skip(forward.marker_line + 1) {
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            if customer_line.is_some() {
+                body_start = i + 1;
+                break;
+            }
+            continue;
+        }
+        if let Some((label, value)) = trimmed.split_once(':') {
+            let label = normalize_label(label);
+            if customer_line.is_none() && (label == "from" || label == "de") {
+                customer_line = Some(value.trim().to_string());
+            }
+        }
+    }
+    let from = customer_line
+        .as_deref()
+        .and_then(parse_mailbox)
+        .ok_or(RfiError::ForwardWithoutCustomer)?;
+    let forwarded_body: String = lines
+        .get(body_start..)
+        .unwrap_or_default()
+        .iter()
+        .map(|l| l.strip_prefix("> ").or_else(|| l.strip_prefix('>')).unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let forwarded_fields = read_fields(&forwarded_body);
+    if is_form(&forwarded_fields) {
+        // A forwarded form: the form names the customer; the forwarder is the referrer.
+        let mut rfi = from_form(&forwarded_fields, &forwarded_body)?;
+        rfi.shape = Shape::Forward;
+        if sender == Sender::Staff {
+            rfi.kind = lead_type(&own_fields);
+        }
+        return Ok(rfi);
+    }
+    let (body, signature) = strip_signature(&forwarded_body);
+    let (company, phone) = signature
+        .as_deref()
+        .map(|s| company_and_phone(s, from.name.as_deref()))
+        .unwrap_or_default();
+    let mut need = body.trim().to_string();
+    if need.is_empty() {
+        need = strip_signature(&own_text).0.trim().to_string();
+    }
+    if need.is_empty() {
+        return Err(RfiError::EmptyNeed);
+    }
+    let all_fields: Vec<FieldLine> = own_fields.into_iter().chain(forwarded_fields).collect();
+    Ok(Rfi {
+        customer: Customer {
+            name: from.name,
+            email: Some(from.email),
+            company: value_of(&all_fields, Field::Company).or(company),
+            phone: value_of(&all_fields, Field::Phone).or(phone),
+        },
+        region: value_of(&all_fields, Field::Region),
+        city: value_of(&all_fields, Field::City),
+        company_size: value_of(&all_fields, Field::CompanySize),
+        contact_me_directly: value_of(&all_fields, Field::ContactDirectly)
+            .is_some_and(|v| is_yes(&v)),
+        locale: Some(guess_locale(&need)),
+        need,
+        kind: match sender {
+            Sender::Staff => lead_type(&all_fields),
+            _ => LeadKind::CustomerInquiry,
+        },
+        shape: Shape::Forward,
+    })
+}
+
+/// `Name <a@b>`, `"Name" <a@b>`, `Name [mailto:a@b]`, `a@b`.
+fn parse_mailbox(text: &str) -> Option<Mailbox> {
+    let email = extract_address(text)?;
+    let name = text
+        .split(['<', '['])
+        .next()
+        .map(|n| n.trim().trim_matches('"').trim().to_string())
+        .filter(|n| !n.is_empty() && !n.contains('@'));
+    Some(Mailbox { name, email })
+}
+
+/// The first thing that looks like an address inside a text.
+fn extract_address(text: &str) -> Option<String> {
+    text.split(|c: char| c.is_whitespace() || "<>[]()\"',;".contains(c))
+        .map(|w| w.trim_start_matches("mailto:"))
+        .find(|w| crate::domain::EmailAddress::parse(w).is_ok())
+        .map(str::to_lowercase)
+}
+
+/// French or English, from a few very common words; English when unsure.
+pub fn guess_locale(text: &str) -> &'static str {
+    const FRENCH: &[&str] = &[
+        "bonjour", "je", "nous", "vous", "pour", "notre", "une", "des", "avec", "besoin",
+        "merci", "cordialement", "est", "sur", "les", "et",
+    ];
+    const ENGLISH: &[&str] = &[
+        "hello", "hi", "i", "we", "you", "for", "our", "a", "the", "with", "need", "thanks",
+        "regards", "is", "on", "and",
+    ];
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| !w.is_empty())
+        .take(400)
+        .map(str::to_lowercase)
+        .collect();
+    let score = |list: &[&str]| words.iter().filter(|w| list.contains(&w.as_str())).count();
+    if score(FRENCH) > score(ENGLISH) { "fr" } else { "en" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mail::parse;
+
+    fn mail(from: &str, body: &str) -> InboundMail {
+        let raw = format!(
+            "From: {from}\r\nTo: contoso-fr@leads.example.test\r\nSubject: Demande\r\n\
+             Message-ID: <x@client.test>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}"
+        );
+        parse(raw.as_bytes()).expect("test message parses")
+    }
+
+    #[test]
+    fn free_form_mail_takes_the_customer_from_the_sender_and_signature() {
+        let rfi = extract(
+            &mail(
+                "Chloé Dubois <Chloe@Client.test>",
+                "Bonjour,\n\nNous voulons migrer 200 boîtes mail vers Teams.\n\n\
+                 Cordialement,\nChloé Dubois\nFabrikam SA\n+33 1 02 03 04 05\n",
+            ),
+            Sender::Public,
+        )
+        .unwrap();
+        assert_eq!(rfi.customer.name.as_deref(), Some("Chloé Dubois"));
+        assert_eq!(rfi.customer.email.as_deref(), Some("chloe@client.test"));
+        assert_eq!(rfi.customer.company.as_deref(), Some("Fabrikam SA"));
+        assert_eq!(rfi.customer.phone.as_deref(), Some("+33 1 02 03 04 05"));
+        assert_eq!(
+            rfi.need,
+            "Bonjour,\n\nNous voulons migrer 200 boîtes mail vers Teams."
+        );
+        assert_eq!(rfi.locale, Some("fr"));
+        assert_eq!(rfi.shape, Shape::FreeForm);
+        assert!(!rfi.contact_me_directly);
+    }
+
+    #[test]
+    fn a_form_relay_names_the_customer_not_the_relay() {
+        let rfi = extract(
+            &mail(
+                "Web forms <noreply@forms.example.test>",
+                "Nom : Jean Roy\nSociété : Roy & Fils\nE-mail : jean@roy.test\n\
+                 Téléphone : +33 6 12 34 56 78\nPays/Région : France\nVille : Lyon\n\
+                 Taille de l'entreprise : 50-249\nMe contacter directement : Oui\n\
+                 Besoin : Migration Azure\nde nos 40 serveurs.\n",
+            ),
+            Sender::Public,
+        )
+        .unwrap();
+        assert_eq!(rfi.customer.name.as_deref(), Some("Jean Roy"));
+        assert_eq!(rfi.customer.email.as_deref(), Some("jean@roy.test"));
+        assert_eq!(rfi.customer.company.as_deref(), Some("Roy & Fils"));
+        assert_eq!(rfi.region.as_deref(), Some("France"));
+        assert_eq!(rfi.city.as_deref(), Some("Lyon"));
+        assert_eq!(rfi.company_size.as_deref(), Some("50-249"));
+        assert!(rfi.contact_me_directly);
+        assert_eq!(rfi.need, "Migration Azure\nde nos 40 serveurs.");
+        assert_eq!(rfi.locale, Some("fr"));
+        assert_eq!(rfi.shape, Shape::Form);
+    }
+
+    #[test]
+    fn an_english_form_reads_the_same_fields() {
+        let rfi = extract(
+            &mail(
+                "forms@relay.test",
+                "Name: Ann Lee\nCompany: Lee Ltd\nEmail: ann@lee.test\nCountry: Ireland\n\
+                 Company size: 1-49\nContact me directly: no\nNeed: Dynamics CRM rollout\n",
+            ),
+            Sender::Public,
+        )
+        .unwrap();
+        assert_eq!(rfi.customer.email.as_deref(), Some("ann@lee.test"));
+        assert_eq!(rfi.region.as_deref(), Some("Ireland"));
+        assert!(!rfi.contact_me_directly);
+        assert_eq!(rfi.need, "Dynamics CRM rollout");
+        assert_eq!(rfi.locale, Some("en"));
+    }
+
+    #[test]
+    fn a_staff_forward_is_qualified_and_names_the_original_sender() {
+        let rfi = extract(
+            &mail(
+                "Sam Staff <sam@microsoft.test>",
+                "Lead type: Sales qualified\nHot prospect, please follow up.\n\n\
+                 ---------- Forwarded message ---------\nFrom: Ann Lee <ann@lee.test>\n\
+                 Date: Mon, 2 Nov 2026 at 09:00\nSubject: Help with Azure\n\
+                 To: Sam Staff <sam@microsoft.test>\n\n\
+                 We need help moving our ERP to Azure.\n\nThanks,\nAnn Lee\nLee Ltd\n",
+            ),
+            Sender::Staff,
+        )
+        .unwrap();
+        assert_eq!(rfi.kind, LeadKind::SalesQualified);
+        assert_eq!(rfi.customer.email.as_deref(), Some("ann@lee.test"));
+        assert_eq!(rfi.customer.name.as_deref(), Some("Ann Lee"));
+        assert_eq!(rfi.customer.company.as_deref(), Some("Lee Ltd"));
+        assert_eq!(rfi.need, "We need help moving our ERP to Azure.");
+        assert_eq!(rfi.shape, Shape::Forward);
+    }
+
+    #[test]
+    fn staff_forwards_are_marketing_qualified_by_default_and_read_outlook_headers() {
+        let rfi = extract(
+            &mail(
+                "sam@microsoft.test",
+                "FYI\n\n-----Original Message-----\nFrom: Ann Lee [mailto:ann@lee.test]\n\
+                 Sent: Monday, November 2, 2026 9:00 AM\nSubject: Teams\n\nTeams for 30 people.\n",
+            ),
+            Sender::Staff,
+        )
+        .unwrap();
+        assert_eq!(rfi.kind, LeadKind::MarketingQualified);
+        assert_eq!(rfi.customer.email.as_deref(), Some("ann@lee.test"));
+        assert_eq!(rfi.need, "Teams for 30 people.");
+    }
+
+    #[test]
+    fn a_french_forward_from_a_partner_contact_is_an_inquiry() {
+        let rfi = extract(
+            &mail(
+                "bob@fabrikam.test",
+                "Pour vous.\n\n-------- Message transféré --------\nDe : Jean Roy <jean@roy.test>\n\
+                 Objet : Azure\n\nBonjour, nous cherchons un partenaire Azure.\n",
+            ),
+            Sender::PartnerContact,
+        )
+        .unwrap();
+        assert_eq!(rfi.kind, LeadKind::CustomerInquiry);
+        assert_eq!(rfi.customer.email.as_deref(), Some("jean@roy.test"));
+        assert_eq!(rfi.locale, Some("fr"));
+    }
+
+    #[test]
+    fn a_forward_without_an_original_sender_is_refused() {
+        let error = extract(
+            &mail(
+                "sam@microsoft.test",
+                "see below\n\n---------- Forwarded message ---------\n\nno headers here\n",
+            ),
+            Sender::Staff,
+        )
+        .unwrap_err();
+        assert_eq!(error, RfiError::ForwardWithoutCustomer);
+    }
+
+    #[test]
+    fn an_empty_request_is_refused() {
+        assert_eq!(
+            extract(&mail("a@client.test", "\n\n"), Sender::Public).unwrap_err(),
+            RfiError::EmptyNeed
+        );
+    }
+}
