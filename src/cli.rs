@@ -36,6 +36,33 @@ pub enum Command {
     /// Inspect leads.
     #[command(subcommand)]
     Lead(LeadCommand),
+    /// Read one RFC 5322 message on stdin and handle it (the MTA-pipe path). Exits 0 once
+    /// the message is safely recorded (quarantine included), 75 if the database is down.
+    Deliver,
+    /// Show what leadbot makes of one message, without a database.
+    Parse {
+        /// The message file; standard input without one.
+        file: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Inbound messages: what arrived and how it ended.
+    #[command(subcommand)]
+    Inbound(InboundCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InboundCommand {
+    /// List inbound messages, newest first.
+    List {
+        /// Only messages that could not be handled.
+        #[arg(long)]
+        quarantined: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a recorded message through the current code again.
+    Reprocess { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]
@@ -131,8 +158,103 @@ pub async fn run(cli: Cli) -> Result<()> {
                 print!("{}", views::lead_text(&lead, &events, now));
             }
         }
+        Command::Deliver => return deliver(cli.config.as_deref()).await,
+        Command::Parse { file, json } => {
+            let raw = match &file {
+                Some(path) => std::fs::read(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?,
+                None => read_stdin()?,
+            };
+            let config = cli.config.as_deref().map(|p| Config::load(Some(p))).transpose()?;
+            let report = crate::workflow::explain::explain(&raw, config.as_ref());
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", crate::workflow::explain::as_text(&report));
+            }
+        }
+        Command::Inbound(InboundCommand::List { quarantined, json }) => {
+            let config = load_config(cli.config.as_deref())?;
+            let pool = store::connect(config.database_url.expose()).await?;
+            let mut conn = pool.acquire().await.context("connecting to PostgreSQL")?;
+            let rows = store::inbound::list(&mut conn, quarantined).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else if rows.is_empty() {
+                println!("no inbound messages");
+            } else {
+                print!("{}", views::inbound_table(&rows));
+            }
+        }
+        Command::Inbound(InboundCommand::Reprocess { id }) => {
+            let config = load_config(cli.config.as_deref())?;
+            let pool = store::connect(config.database_url.expose()).await?;
+            match crate::workflow::ingest::reprocess(&pool, &config, id, Utc::now()).await? {
+                Some(handled) => println!("inbound message {id}: {}", describe(&handled)),
+                None => bail!("inbound message {id} does not exist"),
+            }
+        }
     }
     Ok(())
+}
+
+/// The MTA contract (sysexits): 0 once recorded, 75 (EX_TEMPFAIL) when the database cannot
+/// be reached so the MTA keeps the message and retries, 78 (EX_CONFIG) for bad configuration.
+pub const EX_TEMPFAIL: u8 = 75;
+pub const EX_CONFIG: u8 = 78;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ExitWith {
+    pub code: u8,
+    pub message: String,
+}
+
+async fn deliver(config: Option<&Path>) -> Result<()> {
+    let config = Config::load(config).map_err(|e| ExitWith {
+        code: EX_CONFIG,
+        message: e.to_string(),
+    })?;
+    let raw = read_stdin()?;
+    let tempfail = |e: crate::store::StoreError| ExitWith {
+        code: EX_TEMPFAIL,
+        message: format!("{e:#} (the message was not recorded; the MTA should retry)"),
+    };
+    let pool = store::connect(config.database_url.expose())
+        .await
+        .map_err(tempfail)?;
+    let report = crate::workflow::ingest::ingest(&pool, &config, "deliver", &raw, Utc::now())
+        .await
+        .map_err(tempfail)?;
+    match report.inbound_id {
+        Some(id) => println!("inbound message {id}: {}", describe(&report.handled)),
+        None => println!("{}", describe(&report.handled)),
+    }
+    Ok(())
+}
+
+fn describe(handled: &crate::workflow::ingest::Handled) -> String {
+    use crate::workflow::ingest::Handled;
+    match handled {
+        Handled::Duplicate => "already recorded earlier; nothing done again".into(),
+        Handled::LeadsCreated(ids) if ids.is_empty() => "no new lead (already created)".into(),
+        Handled::LeadsCreated(ids) => format!(
+            "created {}",
+            ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+        ),
+        Handled::Automated(class) => format!("recorded as automated mail ({class:?})"),
+        Handled::Quarantined(reason) => format!("quarantined: {reason}"),
+        Handled::Ignored(reason) => format!("recorded, not acted on: {reason}"),
+    }
+}
+
+fn read_stdin() -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut raw = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut raw)
+        .context("cannot read the message from standard input")?;
+    Ok(raw)
 }
 
 fn load_config(path: Option<&Path>) -> Result<Config> {

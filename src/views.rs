@@ -172,6 +172,31 @@ pub fn lead_text(lead: &Lead, events: &[EventRow], now: DateTime<Utc>) -> String
     out
 }
 
+/// One line per inbound message, for `inbound list` without `--json`.
+pub fn inbound_table(rows: &[crate::store::inbound::InboundRow]) -> String {
+    let mut table = vec![[
+        "ID".to_string(),
+        "RECEIVED".into(),
+        "OUTCOME".into(),
+        "CLASS".into(),
+        "SENDER".into(),
+        "SUBJECT".into(),
+        "REASON".into(),
+    ]];
+    for row in rows {
+        table.push([
+            row.id.to_string(),
+            row.received_at.format("%Y-%m-%d %H:%M").to_string(),
+            row.outcome.clone(),
+            row.class.clone().unwrap_or_default(),
+            shorten(row.sender.as_deref().unwrap_or(""), 28),
+            shorten(row.subject.as_deref().unwrap_or(""), 32),
+            shorten(row.reason.as_deref().unwrap_or(""), 48),
+        ]);
+    }
+    align(&table)
+}
+
 fn shorten(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         text.to_string()

@@ -2,6 +2,7 @@
 //! database needed) and every one of them is exercised by the tests in `tests/`.
 
 pub mod directory;
+pub mod inbound;
 pub mod leads;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -1,0 +1,355 @@
+//! One inbound message → one transaction: record it, understand it, change leads, and
+//! write down how it ended. The same path serves IMAP, the MTA pipe and the demo.
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use sqlx::{PgConnection, PgPool};
+
+use crate::config::Config;
+use crate::domain::{EmailAddress, LeadId, Referrer, ReferrerKind};
+use crate::mail::rfi::{self, Rfi, Sender};
+use crate::mail::{ClassifyContext, InboundMail, MailClass, classify, parse};
+use crate::store::directory::{self, ProfileRow};
+use crate::store::inbound::{self, Finding, Outcome};
+use crate::store::leads::{self, NewLead};
+use crate::store::{Doing, StoreError};
+
+/// What became of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handled {
+    /// Already recorded earlier (same Message-ID or same bytes): nothing was done again.
+    Duplicate,
+    LeadsCreated(Vec<LeadId>),
+    /// Bounce, auto-reply or list mail: recorded, never answered.
+    Automated(MailClass),
+    Quarantined(String),
+    Ignored(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// The inbound message's row (for a duplicate: none was written).
+    pub inbound_id: Option<i64>,
+    pub handled: Handled,
+}
+
+/// Records and handles one raw message in one transaction.
+pub async fn ingest(
+    pool: &PgPool,
+    config: &Config,
+    source: &str,
+    raw: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Report, StoreError> {
+    let mut tx = pool.begin().await.doing("starting to ingest a message")?;
+    let message_id = quick_message_id(raw);
+    let key = idempotency_key(message_id.as_deref(), raw);
+    let Some(inbound_id) =
+        inbound::record(&mut tx, &key, message_id.as_deref(), source, raw, now).await?
+    else {
+        return Ok(Report {
+            inbound_id: None,
+            handled: Handled::Duplicate,
+        });
+    };
+    let handled = process(&mut tx, config, inbound_id, raw, now).await?;
+    tx.commit().await.doing("committing an inbound message")?;
+    Ok(Report {
+        inbound_id: Some(inbound_id),
+        handled,
+    })
+}
+
+/// Runs a recorded message through the current code again (after a fix or a new profile).
+/// Leads are unique per (message, profile), so nothing is created twice.
+pub async fn reprocess(
+    pool: &PgPool,
+    config: &Config,
+    inbound_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<Handled>, StoreError> {
+    let mut tx = pool.begin().await.doing("starting to re-process a message")?;
+    let Some(raw) = inbound::raw_for_update(&mut tx, inbound_id).await? else {
+        return Ok(None);
+    };
+    let handled = process(&mut tx, config, inbound_id, &raw, now).await?;
+    tx.commit().await.doing("committing a re-processed message")?;
+    Ok(Some(handled))
+}
+
+/// The Message-ID is the idempotency key; without one, the bytes' hash is.
+pub fn idempotency_key(message_id: Option<&str>, raw: &[u8]) -> String {
+    match message_id {
+        Some(id) if !id.trim().is_empty() => format!("mid:{}", id.trim()),
+        _ => format!("sha256:{}", data_encoding::HEXLOWER.encode(&Sha256::digest(raw))),
+    }
+}
+
+/// The Message-ID read straight from the header block, so even unparseable mail gets the
+/// same key every time it is delivered.
+fn quick_message_id(raw: &[u8]) -> Option<String> {
+    let head_end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .or_else(|| raw.windows(2).position(|w| w == b"\n\n"))
+        .unwrap_or(raw.len().min(64 * 1024));
+    let head = String::from_utf8_lossy(&raw[..head_end]);
+    let mut lines = head.lines().peekable();
+    while let Some(line) = lines.next() {
+        let Some((name, value)) = line.split_once(':') else { continue };
+        if !name.trim().eq_ignore_ascii_case("message-id") {
+            continue;
+        }
+        let mut value = value.trim().to_string();
+        while let Some(next) = lines.peek().filter(|l| l.starts_with([' ', '\t'])) {
+            value.push_str(next.trim());
+            lines.next();
+        }
+        let id = value.trim().trim_start_matches('<').trim_end_matches('>').trim();
+        return (!id.is_empty() && id.len() <= 998).then(|| id.to_string());
+    }
+    None
+}
+
+async fn process(
+    tx: &mut PgConnection,
+    config: &Config,
+    inbound_id: i64,
+    raw: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Handled, StoreError> {
+    let mail = match parse(raw) {
+        Ok(mail) => mail,
+        Err(error) => {
+            let reason = format!("unreadable: {error}");
+            finish(tx, inbound_id, None, None, Outcome::Quarantined, Some(reason.clone()), None, now)
+                .await?;
+            return Ok(Handled::Quarantined(reason));
+        }
+    };
+    let class = classify(
+        &mail,
+        &ClassifyContext {
+            bot_address: config.bot.address.to_string(),
+        },
+    );
+    let (handled, lead_id) = match class {
+        MailClass::Bounce | MailClass::AutoReply | MailClass::List => {
+            (Handled::Automated(class), None)
+        }
+        MailClass::Reply => (
+            Handled::Ignored("a reply: reply commands are not processed by this version".into()),
+            None,
+        ),
+        MailClass::Request => {
+            let handled = handle_request(tx, config, inbound_id, &mail, now).await?;
+            let first = match &handled {
+                Handled::LeadsCreated(ids) => ids.first().map(|id| id.0),
+                _ => None,
+            };
+            (handled, first)
+        }
+    };
+    let (outcome, reason) = match &handled {
+        Handled::LeadsCreated(_) => (Outcome::Applied, None),
+        Handled::Automated(_) => (Outcome::Automated, None),
+        Handled::Quarantined(reason) => (Outcome::Quarantined, Some(reason.clone())),
+        Handled::Ignored(reason) => (Outcome::Ignored, Some(reason.clone())),
+        Handled::Duplicate => (Outcome::Ignored, Some("duplicate".into())),
+    };
+    finish(tx, inbound_id, Some(&mail), Some(class), outcome, reason, lead_id, now).await?;
+    Ok(handled)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn finish(
+    tx: &mut PgConnection,
+    inbound_id: i64,
+    mail: Option<&InboundMail>,
+    class: Option<MailClass>,
+    outcome: Outcome,
+    reason: Option<String>,
+    lead_id: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let class = class.map(|c| {
+        serde_json::to_value(c)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default()
+    });
+    inbound::finish(
+        tx,
+        inbound_id,
+        Finding {
+            sender: mail.and_then(|m| m.from.as_ref()).map(|f| f.email.as_str()),
+            subject: mail.map(|m| m.subject.as_str()),
+            class: class.as_deref(),
+            parsed: mail.and_then(|m| serde_json::to_value(m).ok()),
+            outcome,
+            reason,
+            lead_id,
+        },
+        now,
+    )
+    .await
+}
+
+/// An RFI: route it to profiles, read the customer and the need, create one lead each.
+async fn handle_request(
+    tx: &mut PgConnection,
+    config: &Config,
+    inbound_id: i64,
+    mail: &InboundMail,
+    now: DateTime<Utc>,
+) -> Result<Handled, StoreError> {
+    let Some(from) = mail
+        .from
+        .as_ref()
+        .and_then(|f| EmailAddress::parse(&f.email).ok())
+    else {
+        return Ok(Handled::Quarantined("no usable sender address".into()));
+    };
+    let sender = if config.bot.staff_domains.iter().any(|d| d == from.domain()) {
+        Sender::Staff
+    } else if directory::contact_by_email(tx, &from).await?.is_some() {
+        Sender::PartnerContact
+    } else {
+        Sender::Public
+    };
+    let rfi = match rfi::extract(mail, sender) {
+        Ok(rfi) => rfi,
+        Err(error) => return Ok(Handled::Quarantined(error.to_string())),
+    };
+    let profiles = directory::profiles(tx).await?;
+    let targets = match route(config, mail, &rfi, &profiles) {
+        Ok(targets) => targets,
+        Err(reason) => return Ok(Handled::Quarantined(reason)),
+    };
+    let referrer = match sender {
+        Sender::Public => None,
+        Sender::Staff | Sender::PartnerContact => Some(Referrer {
+            kind: if sender == Sender::Staff {
+                ReferrerKind::Staff
+            } else {
+                ReferrerKind::Partner
+            },
+            email: from.to_string(),
+            name: mail.from.as_ref().and_then(|f| f.name.clone()),
+        }),
+    };
+    let mut created = Vec::new();
+    for profile in targets {
+        let new = NewLead {
+            kind: rfi.kind,
+            partner_id: profile.partner_id.clone(),
+            profile_id: profile.id.clone(),
+            customer: rfi.customer.clone(),
+            customer_region: rfi.region.clone(),
+            customer_company_size: rfi.company_size.clone(),
+            customer_locale: rfi.locale.map(String::from),
+            need: rfi.need.clone(),
+            hot_until: rfi
+                .contact_me_directly
+                .then(|| now + config.schedule.hot_window),
+            referrer: referrer.clone(),
+            source_message_id: Some(inbound_id),
+            received_at: now,
+            expires_at: now + config.schedule.expiry,
+        };
+        let actor = from.to_string();
+        if let Some(lead) = leads::insert(tx, &new, &actor).await? {
+            created.push(lead.id);
+        }
+    }
+    Ok(Handled::LeadsCreated(created))
+}
+
+/// The profiles an RFI is for: every profile address among the recipients (To, Cc,
+/// Delivered-To); for mail to the bot's own address, the best match by region, keywords
+/// and company size.
+fn route<'p>(
+    config: &Config,
+    mail: &InboundMail,
+    rfi: &Rfi,
+    profiles: &'p [ProfileRow],
+) -> Result<Vec<&'p ProfileRow>, String> {
+    let recipients: Vec<String> = mail
+        .to
+        .iter()
+        .chain(&mail.cc)
+        .map(|m| m.email.to_lowercase())
+        .chain(mail.delivered_to.iter().map(|d| d.to_lowercase()))
+        .collect();
+    let addressed: Vec<&ProfileRow> = profiles
+        .iter()
+        .filter(|p| recipients.contains(&p.address))
+        .collect();
+    if !addressed.is_empty() {
+        return Ok(addressed);
+    }
+    let bot = config.bot.address.as_str();
+    let to_bot = recipients.iter().any(|r| r == bot) || !mail.to.is_empty() && recipients.is_empty();
+    if !to_bot && !recipients.is_empty() {
+        return Err(format!(
+            "not addressed to a profile or to {bot} (recipients: {})",
+            recipients.join(", ")
+        ));
+    }
+    best_match(rfi, profiles)
+        .map(|p| vec![p])
+        .ok_or_else(|| "no profile matches the request's region, keywords or company size".into())
+}
+
+/// Scores each profile against the request; the highest positive score wins.
+pub fn best_match<'p>(rfi: &Rfi, profiles: &'p [ProfileRow]) -> Option<&'p ProfileRow> {
+    let need = rfi.need.to_lowercase();
+    let region = rfi.region.as_deref().map(str::to_lowercase);
+    let score = |profile: &ProfileRow| -> i32 {
+        let region_score = match &region {
+            Some(region) if profile.regions.iter().any(|r| r.to_lowercase() == *region) => 10,
+            Some(_) if !profile.regions.is_empty() => -10,
+            _ => 0,
+        };
+        let keyword_score = profile
+            .keywords
+            .iter()
+            .filter(|k| need.contains(&k.to_lowercase()))
+            .count() as i32
+            * 3;
+        let size_score = match &rfi.company_size {
+            Some(size) if profile.company_sizes.contains(size) => 2,
+            Some(_) if !profile.company_sizes.is_empty() => -5,
+            _ => 0,
+        };
+        region_score + keyword_score + size_score
+    };
+    profiles
+        .iter()
+        .map(|p| (score(p), p))
+        .filter(|(s, _)| *s > 0)
+        .max_by_key(|(s, p)| (*s, std::cmp::Reverse(p.id.clone())))
+        .map(|(_, p)| p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_is_the_message_id_else_a_hash() {
+        assert_eq!(idempotency_key(Some("a@b"), b"x"), "mid:a@b");
+        let hashed = idempotency_key(None, b"x");
+        assert!(hashed.starts_with("sha256:"));
+        assert_eq!(hashed, idempotency_key(Some("  "), b"x"));
+        assert_ne!(hashed, idempotency_key(None, b"y"));
+    }
+
+    #[test]
+    fn the_message_id_is_read_even_from_broken_mail() {
+        let raw = b"From: x\r\nMessage-ID:\r\n <abc@example.test>\r\n\r\nbody";
+        assert_eq!(quick_message_id(raw).as_deref(), Some("abc@example.test"));
+        assert_eq!(quick_message_id(b"\x00\xff garbage"), None);
+        assert_eq!(quick_message_id(b"Message-Id: <>\n\n"), None);
+    }
+}
