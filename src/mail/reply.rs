@@ -331,10 +331,7 @@ fn starts_with_date(line: &str) -> bool {
         .unwrap_or(line)
         .trim_start();
     (line.starts_with(|c: char| c.is_ascii_digit()) && has_clock_time(line))
-        || line
-            .split_whitespace()
-            .next()
-            .is_some_and(is_numeric_date)
+        || line.split_whitespace().next().is_some_and(is_numeric_date)
 }
 
 /// "2011/4/7", "26.06.2014,", "2014-10-17".
