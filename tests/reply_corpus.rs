@@ -32,13 +32,14 @@ use serde_json::Value;
 
 /// Pass-rate floors in percent, rounded down from the rates measured.
 const FLOORS: &[(&str, f64)] = &[
-    ("email_reply_parser", 0.0),
-    ("email_reply_parser_zapier", 0.0),
-    ("email_reply_trimmer", 0.0),
-    ("talon", 0.0),
-    ("talon_inline", 0.0),
-    ("talon_signature", 0.0),
-    ("crisp_email_reply_parser", 0.0),
+    ("email_reply_parser", 100.0),
+    ("email_reply_parser_zapier", 100.0),
+    ("email_reply_trimmer", 100.0),
+    ("talon", 95.0),
+    ("talon_inline", 100.0),
+    // Rule-based strip_signature against talon's ML classifier: information.
+    ("talon_signature", 33.0),
+    ("crisp_email_reply_parser", 100.0),
 ];
 
 fn corpus_dir() -> PathBuf {

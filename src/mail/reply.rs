@@ -280,7 +280,8 @@ fn is_attribution_text(text: &str, intro: bool) -> bool {
         Some(head) => (head.trim_end(), true),
         None => (text, false),
     };
-    if !has_colon && !(framed && ends_with_wrote_word(head)) {
+    let colonless_android = framed && ends_with_wrote_word(head);
+    if !(has_colon || colonless_android) {
         return false;
     }
     let has_digit = head.chars().any(|c| c.is_ascii_digit());
