@@ -229,8 +229,10 @@ impl Converter {
     fn mark_rules_above_header_blocks(&mut self) {
         const LOOKAHEAD: usize = 4;
         let start = self.rules.iter().copied().find(|&rule| {
+            // Bounded look-ahead keeps this linear even with many rules.
             self.lines[rule.min(self.lines.len())..]
                 .iter()
+                .take(LOOKAHEAD * 4)
                 .filter(|l| !l.text.trim().is_empty())
                 .take(LOOKAHEAD)
                 .any(|l| starts_with_header_label(&l.text))
@@ -600,5 +602,13 @@ mod tests {
     #[test]
     fn pre_keeps_line_breaks() {
         assert_eq!(html_to_text("<pre>a\n  b</pre>"), "a\nb");
+    }
+
+    #[test]
+    fn many_rules_and_blank_lines_stay_fast() {
+        let html = "<hr><br><br><br>".repeat(20_000);
+        let started = std::time::Instant::now();
+        let _ = html_to_text(&html);
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
     }
 }

@@ -60,23 +60,27 @@ fn new_text_lines<'a>(lines: &[&'a str]) -> Vec<&'a str> {
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i];
-        if is_quoted(line) {
-            i += 1;
+        if is_quoted(line) || is_broken_quote_line(lines, i) {
+            i = skip_blank_lines(lines, i + 1);
             continue;
         }
-        if let Some(len) = attribution_at(lines, i) {
+        let inline_prefix = text_before_inline_attribution(line);
+        let attribution = match inline_prefix {
+            Some(prefix) => {
+                // "reply On Wed, … wrote:" on one line: keep the part before.
+                kept.push(prefix);
+                Some(1)
+            }
+            None => attribution_at(lines, i),
+        };
+        if let Some(len) = attribution {
             // "On … wrote:" directly followed by `>` lines only introduces a
             // quote: skip it and go on reading (inline / bottom-posted reply).
             // Followed by anything else, the history is not marked: stop.
             if next_non_blank(lines, i + len).is_none_or(|j| is_quoted(lines[j])) {
-                i += len;
+                i = skip_blank_lines(lines, i + len);
                 continue;
             }
-            break;
-        }
-        if let Some(prefix) = text_before_inline_attribution(line) {
-            // "reply On Wed, … wrote:" on one line: keep the part before it.
-            kept.push(prefix);
             break;
         }
         if is_forward_marker(line) {
@@ -92,6 +96,28 @@ fn new_text_lines<'a>(lines: &[&'a str]) -> Vec<&'a str> {
         i += 1;
     }
     kept
+}
+
+/// Blank lines after a removed quote or attribution go with it, so that
+/// "text / quote / text" reads as the two texts with the spacing above.
+fn skip_blank_lines(lines: &[&str], from: usize) -> usize {
+    next_non_blank(lines, from).unwrap_or(lines.len())
+}
+
+/// A quoted line whose long link was wrapped by the sender's client leaves a
+/// piece without `>` between two quoted lines: "> View (http://x/a" then
+/// "_nonce=3dd)" then ">". Such a piece is quoted too. A real inline answer
+/// between two quotes does not continue an open bracket.
+fn is_broken_quote_line(lines: &[&str], i: usize) -> bool {
+    let (Some(prev), Some(next)) = (i.checked_sub(1).map(|p| lines[p]), lines.get(i + 1)) else {
+        return false;
+    };
+    if !(is_quoted(prev) && is_quoted(next)) {
+        return false;
+    }
+    let opens = |l: &str, o: char, c: char| l.matches(o).count() > l.matches(c).count();
+    let prev_open = opens(prev, '(', ')') || opens(prev, '<', '>');
+    prev_open || lines[i].trim_end().ends_with(" >")
 }
 
 /// The history starts here and runs to the end of the message.
@@ -178,29 +204,56 @@ const INTRO_WORDS: &[&str] = &[
     "Il giorno",
 ];
 
-/// If an attribution (1 to 3 lines) starts at line `i`, its length in lines.
+/// How many lines an attribution may span, blank lines included (Polymail
+/// and some webmails break "On <date> <name>\n\n<\nmailto:…>\n> wrote:").
+const ATTRIBUTION_REACH: usize = 6;
+
+/// If an attribution starts at line `i`, its length in lines.
+///
+/// One line may be an attribution on its own; a longer window must start
+/// with something only an attribution starts with (an intro word such as
+/// "On"/"Le"/"Am", a date, or "<name> schrieb am"), so that ordinary text
+/// followed by an attribution line is never swallowed.
 fn attribution_at(lines: &[&str], i: usize) -> Option<usize> {
     let first = lines[i].trim();
     if first.is_empty() {
         return None;
     }
     let intro = starts_with_intro_word(first);
+    let date_led = starts_with_date(first);
+    // Blank lines inside the window only for a dated intro line.
+    let blanks_allowed = intro && first.chars().any(|c| c.is_ascii_digit());
+    let may_span = intro || date_led || first.contains(" schrieb am ");
     let mut joined = String::new();
-    for len in 1..=3 {
+    for len in 1..=ATTRIBUTION_REACH {
         let Some(line) = lines.get(i + len - 1) else {
             break;
         };
         let line = line.trim();
-        if line.is_empty() || (len > 1 && is_quoted(line) && !line.starts_with("> wrote")) {
+        if line.is_empty() {
+            if blanks_allowed {
+                continue;
+            }
+            break;
+        }
+        // A continuation may be quoted only when it is a short tail: ">:"
+        // or "> wrote:".
+        const MAX_QUOTED_TAIL: usize = 12;
+        if len > 1 && is_quoted(line) && line.len() > MAX_QUOTED_TAIL {
+            break;
+        }
+        if len > 1 && !may_span {
             break;
         }
         if !joined.is_empty() {
             joined.push(' ');
         }
         joined.push_str(line);
-        let multi_line_ok = len == 1 || intro || first.contains(" schrieb am ");
-        if multi_line_ok && is_attribution_text(&joined, intro) {
+        if is_attribution_text(&joined, intro) || (date_led && is_dated_header(&joined)) {
             return Some(len);
+        }
+        if !blanks_allowed && len >= 3 {
+            break;
         }
     }
     None
@@ -220,24 +273,116 @@ fn is_attribution_text(text: &str, intro: bool) -> bool {
     if text.len() > MAX_ATTRIBUTION_CHARS {
         return false;
     }
+    let framed = text.starts_with("--") && text.ends_with("--");
     // "---- John Smith wrote ----" (Android) and "---On … wrote-----".
     let text = text.trim_matches(|c: char| c == '-' || c.is_whitespace());
-    let Some(head) = text
-        .strip_suffix(':')
-        .or_else(|| text.strip_suffix('：'))
-        .or_else(|| ends_with_wrote_word(text).then_some(text))
-    else {
-        return false;
+    let (head, has_colon) = match text.strip_suffix(':').or_else(|| text.strip_suffix('：')) {
+        Some(head) => (head.trim_end(), true),
+        None => (text, false),
     };
-    let head = head.trim_end();
+    let colonless_android = framed && ends_with_wrote_word(head);
+    if !(has_colon || colonless_android) {
+        return false;
+    }
+    let has_digit = head.chars().any(|c| c.is_ascii_digit());
     let ends_with_marker = WROTE_MARKERS.iter().any(|m| ends_with_word(head, m));
-    let german_inverted = head.contains(" schrieb am ") || head.starts_with("schrieb am ");
-    if !(ends_with_marker || german_inverted) {
+    // "Am <date> schrieb <name>:", "Op <date> schreef <name>:", "Den <date>
+    // skrev <name>:": the verb in the middle, only trusted with intro + date.
+    let inner_marker = has_digit
+        && (intro || head.contains(" schrieb am "))
+        && WROTE_MARKERS
+            .iter()
+            .any(|m| contains_word(head, m) && m.len() > 3);
+    if !(ends_with_marker || inner_marker) {
         return false;
     }
     // Without an intro word, insist on something an attribution carries (an
     // address or a date) so that "I wrote this one:" stays text.
-    intro || head.contains('@') || head.chars().any(|c| c.is_ascii_digit())
+    intro || framed || head.contains('@') || has_digit
+}
+
+/// `text` contains `word` delimited by non-alphanumeric characters.
+fn contains_word(text: &str, word: &str) -> bool {
+    text.match_indices(word).any(|(at, _)| {
+        let before_ok = text[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric());
+        let after_ok = text[at + word.len()..]
+            .chars()
+            .next()
+            .is_none_or(|c| !c.is_alphanumeric());
+        before_ok && after_ok
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Date-led attributions: "2014-10-17 11:28 GMT+03:00 Postmaster <…>:",
+// "20 окт. 2016 г. 19:37 пользователь "X" <", "Thu, 26 Jun 2014 14:00 от X:"
+
+/// English weekday abbreviations some webmails put before the date.
+const WEEKDAYS: &[&str] = &["Mon,", "Tue,", "Wed,", "Thu,", "Fri,", "Sat,", "Sun,"];
+
+/// The line opens with a date: a digit-led token, after an optional weekday.
+fn starts_with_date(line: &str) -> bool {
+    let line = line.trim_start();
+    let line = WEEKDAYS
+        .iter()
+        .find_map(|w| line.strip_prefix(w))
+        .unwrap_or(line)
+        .trim_start();
+    (line.starts_with(|c: char| c.is_ascii_digit()) && has_clock_time(line))
+        || line.split_whitespace().next().is_some_and(is_numeric_date)
+}
+
+/// "2011/4/7", "26.06.2014,", "2014-10-17".
+fn is_numeric_date(token: &str) -> bool {
+    let token = token.trim_end_matches(',');
+    let groups: Vec<&str> = token.split(['/', '.', '-']).collect();
+    groups.len() == 3
+        && groups
+            .iter()
+            .all(|g| !g.is_empty() && g.len() <= 4 && g.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Contains a time of day such as "14:20" or "3:18".
+fn has_clock_time(text: &str) -> bool {
+    text.split_whitespace().take(8).any(|token| {
+        let token = token.trim_end_matches(',');
+        token.split_once(':').is_some_and(|(h, m)| {
+            (1..=2).contains(&h.len())
+                && h.bytes().all(|b| b.is_ascii_digit())
+                && m.len() >= 2
+                && m.bytes().take(2).all(|b| b.is_ascii_digit())
+        })
+    })
+}
+
+/// A date-led line that names a sender: an address, or a closing `:`/`<`,
+/// or a few words after a time with its zone ("2016-03-03 17:21 GMT+01:00
+/// Some One"). A dated note such as "12/03/2025 14:00 call booked" has no
+/// zone and stays text.
+fn is_dated_header(text: &str) -> bool {
+    const MAX_DATED_HEADER_CHARS: usize = 200;
+    const MAX_WORDS: usize = 8;
+    if text.len() > MAX_DATED_HEADER_CHARS {
+        return false;
+    }
+    let text = text.trim_end();
+    let names_address = text.contains('@') || text.ends_with('<');
+    let closes = text.ends_with(':') || text.ends_with('>') || text.ends_with('<');
+    let short = text.split_whitespace().count() <= MAX_WORDS && !text.ends_with('.');
+    (names_address && closes) || (short && has_clock_time(text) && has_time_zone(text))
+}
+
+/// "GMT", "UTC" or a numeric offset such as "+0300".
+fn has_time_zone(text: &str) -> bool {
+    text.contains("GMT")
+        || text.contains("UTC")
+        || text.split_whitespace().any(|t| {
+            let digits = t.strip_prefix(['+', '-']).unwrap_or("");
+            digits.len() == 4 && digits.bytes().all(|b| b.is_ascii_digit())
+        })
 }
 
 /// An attribution without a colon: "---- John wrote ----" after trimming.
@@ -408,7 +553,7 @@ fn is_forward_marker(line: &str) -> bool {
 
 /// "-----Original Message-----" and its translations.
 fn is_original_message_separator(line: &str) -> bool {
-    let trimmed = line.trim();
+    let trimmed = line.trim().trim_matches('*');
     if !(trimmed.starts_with("--") || trimmed.starts_with("__") || trimmed.starts_with("==")) {
         return false;
     }
@@ -451,7 +596,14 @@ fn is_rule(line: &str) -> bool {
 /// `-- ` (the standard delimiter, right-trimmed to `--`) or a mobile
 /// client's "Sent from my iPhone" line.
 fn is_signature_start(line: &str) -> bool {
-    line.trim_end() == "--" || is_mobile_signature(line)
+    line.trim_end() == "--" || is_underscore_rule(line) || is_mobile_signature(line)
+}
+
+/// A line of underscores: Outlook's reply separator and the usual opener of
+/// mailing-list footers ("____\nriak-users mailing list").
+fn is_underscore_rule(line: &str) -> bool {
+    let trimmed = line.trim();
+    trimmed.len() >= 2 && trimmed.chars().all(|c| c == '_')
 }
 
 /// "Sent from my iPhone", "Envoyé de mon iPad", "Get Outlook for Android"…:
@@ -476,6 +628,9 @@ fn is_mobile_signature(line: &str) -> bool {
         "Verstuurd vanaf ",
         "Wysłane z ",
         "Skickat från ",
+        "Sendt fra ",
+        "Sent fra ",
+        "Lähetetty ",
         "Get Outlook for ",
         "Obtenir Outlook pour ",
     ];
@@ -483,6 +638,11 @@ fn is_mobile_signature(line: &str) -> bool {
     let line = line.trim();
     let Some(rest) = PREFIXES.iter().find_map(|p| line.strip_prefix(p)) else {
         return false;
+    };
+    // "Sent from Outlook Mobile<https://aka.ms/…>": a link may follow.
+    let rest = match rest.find('<') {
+        Some(at) if rest.trim_end().ends_with('>') => &rest[..at],
+        _ => rest,
     };
     let words: Vec<&str> = rest.split_whitespace().collect();
     !words.is_empty()
@@ -538,11 +698,16 @@ fn normalize_newlines(text: &str) -> String {
     text.replace("\r\n", "\n").replace('\r', "\n")
 }
 
-/// Joins lines with LF and trims blank lines and spaces at both ends.
+/// Joins lines with LF and trims blank lines and spaces at both ends, and
+/// the invisible tracking marks some clients append (Gmail's "ᐧ").
 fn join_trimmed(lines: &[&str]) -> String {
     let joined = lines.join("\n");
-    joined.trim().to_string()
+    joined
+        .trim_matches(|c: char| c.is_whitespace() || INVISIBLE_MARKS.contains(&c))
+        .to_string()
 }
+
+const INVISIBLE_MARKS: &[char] = &['\u{1427}', '\u{200b}', '\u{200c}', '\u{200d}', '\u{feff}'];
 
 #[cfg(test)]
 mod tests {
