@@ -6,6 +6,7 @@
 pub mod address;
 pub mod lead;
 pub mod lifecycle;
+pub mod money;
 
 pub use address::EmailAddress;
 pub use lead::{
