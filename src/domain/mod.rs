@@ -4,6 +4,7 @@
 //! back values (new state, events, notices) that the workflow layer persists and sends.
 
 pub mod address;
+pub mod command;
 pub mod lead;
 pub mod lifecycle;
 pub mod money;
