@@ -13,7 +13,8 @@
 //! case-insensitive, accents optional. Every value read is echoed back as [`Understood`], and
 //! every refusal is a [`CommandError`] that carries a copy-pasteable example.
 //!
-//! Pure and linear in the length of the text: no regex, no allocation beyond the lines read.
+//! Pure, panic-free and linear in the length of the text: hand-written line matching, no
+//! regex. Only the few lines before the command are looked at for greetings.
 
 use std::fmt;
 
