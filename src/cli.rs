@@ -165,7 +165,11 @@ pub async fn run(cli: Cli) -> Result<()> {
                     .with_context(|| format!("cannot read {}", path.display()))?,
                 None => read_stdin()?,
             };
-            let config = cli.config.as_deref().map(|p| Config::load(Some(p))).transpose()?;
+            let config = cli
+                .config
+                .as_deref()
+                .map(|p| Config::load(Some(p)))
+                .transpose()?;
             let report = crate::workflow::explain::explain(&raw, config.as_ref());
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
@@ -240,7 +244,10 @@ fn describe(handled: &crate::workflow::ingest::Handled) -> String {
         Handled::LeadsCreated(ids) if ids.is_empty() => "no new lead (already created)".into(),
         Handled::LeadsCreated(ids) => format!(
             "created {}",
-            ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            ids.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         Handled::Automated(class) => format!("recorded as automated mail ({class:?})"),
         Handled::Quarantined(reason) => format!("quarantined: {reason}"),

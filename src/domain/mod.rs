@@ -4,9 +4,11 @@
 //! back values (new state, events, notices) that the workflow layer persists and sends.
 
 pub mod address;
+pub mod command;
 pub mod directory;
 pub mod lead;
 pub mod lifecycle;
+pub mod money;
 
 pub use address::EmailAddress;
 pub use lead::{

@@ -52,7 +52,9 @@ pub enum Shape {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RfiError {
-    #[error("the forwarded message names no original sender (no From: line in the forwarded block)")]
+    #[error(
+        "the forwarded message names no original sender (no From: line in the forwarded block)"
+    )]
     ForwardWithoutCustomer,
     #[error("the request has no text: nothing says what the customer needs")]
     EmptyNeed,
@@ -321,16 +323,17 @@ fn from_free_form(mail: &InboundMail, text: &str, sender: Sender) -> Result<Rfi,
 
 /// From a signature block: the phone (a line that is mostly digits) and the company
 /// (the first line that is none of: closing, the sender's name, phone, address, web).
-fn company_and_phone(signature: &str, sender_name: Option<&str>) -> (Option<String>, Option<String>) {
+fn company_and_phone(
+    signature: &str,
+    sender_name: Option<&str>,
+) -> (Option<String>, Option<String>) {
     let mut company = None;
     let mut phone = None;
     for (i, line) in signature.lines().map(str::trim).enumerate() {
         if line.is_empty() || line == "--" {
             continue;
         }
-        let without_label = line
-            .split_once(':')
-            .map_or(line, |(_, rest)| rest.trim());
+        let without_label = line.split_once(':').map_or(line, |(_, rest)| rest.trim());
         if phone.is_none() && looks_like_phone(without_label) {
             phone = Some(without_label.to_string());
             continue;
@@ -338,7 +341,13 @@ fn company_and_phone(signature: &str, sender_name: Option<&str>) -> (Option<Stri
         let is_closing = i == 0 && line.ends_with(',');
         let is_name = sender_name.is_some_and(|n| n.eq_ignore_ascii_case(line));
         let is_contact = line.contains('@') || line.contains("www.") || line.contains("://");
-        if company.is_none() && !is_closing && !is_name && !is_contact && i > 0 && !looks_like_name_line(i, line, sender_name) {
+        if company.is_none()
+            && !is_closing
+            && !is_name
+            && !is_contact
+            && i > 0
+            && !looks_like_name_line(i, line, sender_name)
+        {
             company = Some(line.to_string());
         }
     }
@@ -347,9 +356,7 @@ fn company_and_phone(signature: &str, sender_name: Option<&str>) -> (Option<Stri
 
 /// The line right after the closing is usually the person's own name.
 fn looks_like_name_line(index: usize, line: &str, sender_name: Option<&str>) -> bool {
-    index == 1 && sender_name.is_none_or(|n| {
-        n.split_whitespace().any(|part| line.contains(part))
-    })
+    index == 1 && sender_name.is_none_or(|n| n.split_whitespace().any(|part| line.contains(part)))
 }
 
 fn looks_like_phone(text: &str) -> bool {
@@ -425,7 +432,11 @@ fn from_forward(text: &str, forward: Forward, sender: Sender) -> Result<Rfi, Rfi
         .get(body_start..)
         .unwrap_or_default()
         .iter()
-        .map(|l| l.strip_prefix("> ").or_else(|| l.strip_prefix('>')).unwrap_or(l))
+        .map(|l| {
+            l.strip_prefix("> ")
+                .or_else(|| l.strip_prefix('>'))
+                .unwrap_or(l)
+        })
         .collect::<Vec<_>>()
         .join("\n");
     let forwarded_fields = read_fields(&forwarded_body);
@@ -495,8 +506,22 @@ fn extract_address(text: &str) -> Option<String> {
 /// French or English, from a few very common words; English when unsure.
 pub fn guess_locale(text: &str) -> &'static str {
     const FRENCH: &[&str] = &[
-        "bonjour", "je", "nous", "vous", "pour", "notre", "une", "des", "avec", "besoin",
-        "merci", "cordialement", "est", "sur", "les", "et",
+        "bonjour",
+        "je",
+        "nous",
+        "vous",
+        "pour",
+        "notre",
+        "une",
+        "des",
+        "avec",
+        "besoin",
+        "merci",
+        "cordialement",
+        "est",
+        "sur",
+        "les",
+        "et",
     ];
     const ENGLISH: &[&str] = &[
         "hello", "hi", "i", "we", "you", "for", "our", "a", "the", "with", "need", "thanks",
@@ -509,7 +534,11 @@ pub fn guess_locale(text: &str) -> &'static str {
         .map(str::to_lowercase)
         .collect();
     let score = |list: &[&str]| words.iter().filter(|w| list.contains(&w.as_str())).count();
-    if score(FRENCH) > score(ENGLISH) { "fr" } else { "en" }
+    if score(FRENCH) > score(ENGLISH) {
+        "fr"
+    } else {
+        "en"
+    }
 }
 
 #[cfg(test)]

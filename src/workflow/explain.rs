@@ -55,7 +55,11 @@ pub fn explain(raw: &[u8], config: Option<&Config>) -> Explanation {
         })
     });
     let (rfi, rfi_error) = if class == MailClass::Request {
-        let sender = if is_staff { Sender::Staff } else { Sender::Public };
+        let sender = if is_staff {
+            Sender::Staff
+        } else {
+            Sender::Public
+        };
         match rfi::extract(&mail, sender) {
             Ok(rfi) => (Some(rfi), None),
             Err(error) => (None, Some(error.to_string())),
@@ -128,13 +132,19 @@ pub fn as_text(explanation: &Explanation) -> String {
             ("city", rfi.city.as_deref()),
             ("size", rfi.company_size.as_deref()),
             ("kind", Some(rfi.kind.as_str())),
-            ("hot", Some(if rfi.contact_me_directly { "yes" } else { "no" })),
+            (
+                "hot",
+                Some(if rfi.contact_me_directly { "yes" } else { "no" }),
+            ),
         ] {
             if let Some(value) = value {
                 out.push_str(&format!("  {label:<10}{value}\n"));
             }
         }
-        out.push_str(&format!("  need:\n    {}\n", rfi.need.replace('\n', "\n    ")));
+        out.push_str(&format!(
+            "  need:\n    {}\n",
+            rfi.need.replace('\n', "\n    ")
+        ));
     }
     if let Some(error) = &explanation.rfi_error {
         out.push_str(&format!("\nnot a usable request: {error}\n"));

@@ -68,12 +68,17 @@ pub async fn reprocess(
     inbound_id: i64,
     now: DateTime<Utc>,
 ) -> Result<Option<Handled>, StoreError> {
-    let mut tx = pool.begin().await.doing("starting to re-process a message")?;
+    let mut tx = pool
+        .begin()
+        .await
+        .doing("starting to re-process a message")?;
     let Some(raw) = inbound::raw_for_update(&mut tx, inbound_id).await? else {
         return Ok(None);
     };
     let handled = process(&mut tx, config, inbound_id, &raw, now).await?;
-    tx.commit().await.doing("committing a re-processed message")?;
+    tx.commit()
+        .await
+        .doing("committing a re-processed message")?;
     Ok(Some(handled))
 }
 
@@ -81,7 +86,10 @@ pub async fn reprocess(
 pub fn idempotency_key(message_id: Option<&str>, raw: &[u8]) -> String {
     match message_id {
         Some(id) if !id.trim().is_empty() => format!("mid:{}", id.trim()),
-        _ => format!("sha256:{}", data_encoding::HEXLOWER.encode(&Sha256::digest(raw))),
+        _ => format!(
+            "sha256:{}",
+            data_encoding::HEXLOWER.encode(&Sha256::digest(raw))
+        ),
     }
 }
 
@@ -96,7 +104,9 @@ fn quick_message_id(raw: &[u8]) -> Option<String> {
     let head = String::from_utf8_lossy(&raw[..head_end]);
     let mut lines = head.lines().peekable();
     while let Some(line) = lines.next() {
-        let Some((name, value)) = line.split_once(':') else { continue };
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
         if !name.trim().eq_ignore_ascii_case("message-id") {
             continue;
         }
@@ -105,7 +115,11 @@ fn quick_message_id(raw: &[u8]) -> Option<String> {
             value.push_str(next.trim());
             lines.next();
         }
-        let id = value.trim().trim_start_matches('<').trim_end_matches('>').trim();
+        let id = value
+            .trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>')
+            .trim();
         return (!id.is_empty() && id.len() <= 998).then(|| id.to_string());
     }
     None
@@ -122,8 +136,17 @@ async fn process(
         Ok(mail) => mail,
         Err(error) => {
             let reason = format!("unreadable: {error}");
-            finish(tx, inbound_id, None, None, Outcome::Quarantined, Some(reason.clone()), None, now)
-                .await?;
+            finish(
+                tx,
+                inbound_id,
+                None,
+                None,
+                Outcome::Quarantined,
+                Some(reason.clone()),
+                None,
+                now,
+            )
+            .await?;
             return Ok(Handled::Quarantined(reason));
         }
     };
@@ -157,7 +180,17 @@ async fn process(
         Handled::Ignored(reason) => (Outcome::Ignored, Some(reason.clone())),
         Handled::Duplicate => (Outcome::Ignored, Some("duplicate".into())),
     };
-    finish(tx, inbound_id, Some(&mail), Some(class), outcome, reason, lead_id, now).await?;
+    finish(
+        tx,
+        inbound_id,
+        Some(&mail),
+        Some(class),
+        outcome,
+        reason,
+        lead_id,
+        now,
+    )
+    .await?;
     Ok(handled)
 }
 
@@ -289,7 +322,8 @@ fn route<'p>(
         return Ok(addressed);
     }
     let bot = config.bot.address.as_str();
-    let to_bot = recipients.iter().any(|r| r == bot) || !mail.to.is_empty() && recipients.is_empty();
+    let to_bot =
+        recipients.iter().any(|r| r == bot) || !mail.to.is_empty() && recipients.is_empty();
     if !to_bot && !recipients.is_empty() {
         return Err(format!(
             "not addressed to a profile or to {bot} (recipients: {})",
