@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::domain::command::parse_command;
 use crate::mail::rfi::{self, Rfi, Sender};
 use crate::mail::{ClassifyContext, MailClass, classify, parse, reply_text};
 
@@ -17,6 +18,8 @@ pub struct Explanation {
     pub body_text: Option<String>,
     /// The new text of a reply (no quotes, no signature).
     pub reply_text: Option<String>,
+    /// The command read from the reply text, as understood.
+    pub command: Option<serde_json::Value>,
     pub rfi: Option<Rfi>,
     pub rfi_error: Option<String>,
     pub attachments: Vec<String>,
@@ -35,6 +38,7 @@ pub fn explain(raw: &[u8], config: Option<&Config>) -> Explanation {
                 message_id: None,
                 body_text: None,
                 reply_text: None,
+                command: None,
                 rfi: None,
                 rfi_error: None,
                 attachments: vec![],
@@ -76,6 +80,7 @@ pub fn explain(raw: &[u8], config: Option<&Config>) -> Explanation {
         }),
         subject: Some(mail.subject.clone()),
         message_id: mail.message_id.clone(),
+        command: (class == MailClass::Reply).then(|| command_json(&reply_text(&mail.text))),
         reply_text: (class == MailClass::Reply).then(|| reply_text(&mail.text)),
         body_text: Some(mail.text.clone()),
         rfi,
@@ -92,6 +97,18 @@ pub fn explain(raw: &[u8], config: Option<&Config>) -> Explanation {
                 )
             })
             .collect(),
+    }
+}
+
+fn command_json(reply: &str) -> serde_json::Value {
+    match parse_command(reply) {
+        Ok(parsed) => serde_json::json!({
+            "word": parsed.command.word(),
+            "lead": parsed.lead.map(|id| id.to_string()),
+            "language": parsed.language,
+            "understood": parsed.understood.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        }),
+        Err(error) => serde_json::json!({ "error": error.to_string() }),
     }
 }
 
@@ -119,6 +136,20 @@ pub fn as_text(explanation: &Explanation) -> String {
     }
     if let Some(reply) = &explanation.reply_text {
         out.push_str(&format!("\nreply text (new text only):\n{reply}\n"));
+    }
+    if let Some(command) = &explanation.command {
+        match command.get("word").and_then(|w| w.as_str()) {
+            Some(word) => {
+                out.push_str(&format!("\ncommand     {word}\n"));
+                for item in command["understood"].as_array().into_iter().flatten() {
+                    out.push_str(&format!("  {}\n", item.as_str().unwrap_or_default()));
+                }
+            }
+            None => out.push_str(&format!(
+                "command     none: {}\n",
+                command["error"].as_str().unwrap_or_default()
+            )),
+        }
     }
     if let Some(rfi) = &explanation.rfi {
         let c = &rfi.customer;
