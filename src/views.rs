@@ -78,7 +78,7 @@ pub fn lead_table(leads: &[Lead], now: DateTime<Utc>) -> String {
             lead.profile_id.clone(),
             shorten(&customer, 24),
             lead.received_at.format("%Y-%m-%d %H:%M").to_string(),
-            shorten(&lead.need.replace(['\n', '\r'], " "), 40),
+            shorten(&lead.need.split_whitespace().collect::<Vec<_>>().join(" "), 40),
         ]);
     }
     align(&rows)
@@ -121,7 +121,7 @@ pub fn lead_text(lead: &Lead, events: &[EventRow], now: DateTime<Utc>) -> String
         .collect::<Vec<_>>()
         .join(", "),
     );
-    line("Need", lead.need.clone());
+    line("Need", lead.need.replace('\n', "\n              "));
     line("Deal", lead.deal.name.clone().unwrap_or_default());
     line(
         "Value",
