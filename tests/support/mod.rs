@@ -1,0 +1,7 @@
+//! Shared helpers for integration tests. Include with `mod support;` in a test file.
+// Each test binary compiles this module on its own and uses only part of it.
+#![allow(dead_code)]
+
+pub mod mailstack;
+
+pub use mailstack::MailStack;
