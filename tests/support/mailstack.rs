@@ -167,6 +167,9 @@ impl MailStack {
         stack.start_smtp().await;
         stack.wait_until_accepting(stack.ports.imap, "Dovecot IMAP").await;
         stack.wait_until_accepting(stack.ports.lmtp, "Dovecot LMTP").await;
+        // Its ports can accept before the daemonized master has written its pid file; Drop
+        // needs that pid, so a test that ends at once must not outrun it.
+        stack.wait_for_pid_file(&stack.layout.dovecot_pid_file(), "Dovecot").await;
         stack
     }
 
@@ -198,6 +201,12 @@ impl MailStack {
             .filter_map(|file| read_pid(file))
             .filter(|pid| is_running(*pid))
             .collect()
+    }
+
+    /// Every running process of this stack: both masters start their own session (setsid),
+    /// and their children stay in it.
+    pub fn server_processes(&self) -> Vec<u32> {
+        processes_in_sessions(&self.server_pids())
     }
 
     /// Both logs, for a failing test to print.
@@ -308,11 +317,11 @@ impl MailStack {
         let mut session = self.imap_login(user, password).await;
         self.select(&mut session, user, mailbox).await;
         let mut next_uid = 1;
-        let mut seen = 0;
+        let mut seen_subjects = Vec::new();
         loop {
             for (uid, raw) in self.fetch_from_uid(&mut session, next_uid).await {
                 next_uid = uid + 1;
-                seen += 1;
+                seen_subjects.push(subject_of(&raw));
                 if matches(&raw) {
                     let _ = tokio::time::timeout(STEP_TIMEOUT, session.logout()).await;
                     return raw;
@@ -321,10 +330,12 @@ impl MailStack {
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
                 panic!(
-                    "no matching message in {user}/{mailbox} within {timeout:?} ({seen} other messages seen)\n{}",
+                    "no matching message in {user}/{mailbox} within {timeout:?}; messages there: {seen_subjects:?}\n{}",
                     self.logs()
                 );
             }
+            // Dovecot checks the mailbox as IDLE starts, so mail that landed since the fetch
+            // above is reported at once, not missed.
             session = idle_until_change(session, remaining).await;
         }
     }
@@ -382,6 +393,16 @@ impl MailStack {
             panic!("dovecot failed to start ({status}): {output}\n{}", self.logs());
         }
         self.dovecot_started = true;
+    }
+
+    async fn wait_for_pid_file(&self, pid_file: &Path, what: &str) {
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        while read_pid(pid_file).is_none() {
+            if Instant::now() >= deadline {
+                panic!("{what} wrote no pid file {} within {STEP_TIMEOUT:?}\n{}", pid_file.display(), self.logs());
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
     }
 
     async fn wait_until_accepting(&self, port: u16, what: &str) {
@@ -442,6 +463,15 @@ async fn idle_until_change(session: ImapSession, limit: Duration) -> ImapSession
         IdleResponse::NewData(_) | IdleResponse::Timeout | IdleResponse::ManualInterrupt => {}
     }
     tokio::time::timeout(STEP_TIMEOUT, idle.done()).await.expect("IMAP IDLE DONE timed out").expect("IMAP IDLE DONE")
+}
+
+/// The Subject header's value, for error messages.
+fn subject_of(raw: &[u8]) -> String {
+    String::from_utf8_lossy(raw)
+        .lines()
+        .take_while(|line| !line.is_empty())
+        .find_map(|line| line.strip_prefix("Subject: ").map(str::to_owned))
+        .unwrap_or_else(|| "(no subject)".to_owned())
 }
 
 // ----- configuration files -----
@@ -652,9 +682,11 @@ fn unique_instance_name() -> String {
     format!("leadbot-test-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
+/// Whether a TCP connection to the loopback port completes. Short timeout: a socket that is
+/// being closed can leave a SYN unanswered, and that counts as "not accepting".
 async fn port_accepts(port: u16) -> bool {
     matches!(
-        tokio::time::timeout(Duration::from_secs(1), TcpStream::connect(("127.0.0.1", port))).await,
+        tokio::time::timeout(Duration::from_millis(250), TcpStream::connect(("127.0.0.1", port))).await,
         Ok(Ok(_))
     )
 }
@@ -688,6 +720,24 @@ pub fn is_running(pid: u32) -> bool {
         Ok(stat) => stat.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')),
         Err(_) => false,
     }
+}
+
+/// Running (non-zombie) processes whose session id is one of `sessions`.
+pub fn processes_in_sessions(sessions: &[u32]) -> Vec<u32> {
+    let Ok(entries) = fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| is_running(*pid))
+        .filter(|pid| session_of(*pid).is_some_and(|sid| sessions.contains(&sid)))
+        .collect()
+}
+
+/// Field 6 of /proc/PID/stat (fields counted after the parenthesised command name).
+fn session_of(pid: u32) -> Option<u32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, after_name) = stat.rsplit_once(')')?;
+    // state ppid pgrp session ...
+    after_name.split_whitespace().nth(3)?.parse().ok()
 }
 
 fn send_sigterm(pid: u32) {
