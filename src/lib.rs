@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod mail;
 pub mod store;
 pub mod telemetry;
 pub mod views;
