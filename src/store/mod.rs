@@ -3,6 +3,7 @@
 
 pub mod directory;
 pub mod leads;
+pub mod outbox;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
