@@ -6,4 +6,5 @@
 pub mod db;
 pub mod mailstack;
 
+#[allow(unused_imports)]
 pub use mailstack::MailStack;
