@@ -191,6 +191,31 @@ mod tests {
         assert!(whole.contains("text/plain") && whole.contains("text/html"));
     }
 
+    /// The whole message as a mail client receives it, with what changes on every run
+    /// (Date, MIME boundaries) blanked.
+    #[test]
+    fn the_wire_format_of_a_notification() {
+        let raw = notification()
+            .to_rfc5322(&address("leads@leads.example.test"), "Leads")
+            .unwrap();
+        let text = String::from_utf8(raw).unwrap().replace("\r\n", "\n");
+        let boundary = text
+            .split("boundary=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap()
+            .to_string();
+        let blanked: Vec<String> = text
+            .replace(&boundary, "BOUNDARY")
+            .lines()
+            .map(|line| match line.strip_prefix("Date: ") {
+                Some(_) => "Date: DATE".to_string(),
+                None => line.to_string(),
+            })
+            .collect();
+        insta::assert_snapshot!(blanked.join("\n"));
+    }
+
     #[test]
     fn text_only_mail_is_a_single_part() {
         let mut mail = notification();
