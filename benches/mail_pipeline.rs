@@ -14,7 +14,9 @@ use leadbot::mail::{ClassifyContext, classify, parse, reply_text};
 const ROUNDS: usize = 15;
 
 fn files(dir: &Path, extension: &str, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
@@ -57,7 +59,11 @@ fn main() {
     let messages: Vec<Vec<u8>> = eml.iter().filter_map(|p| std::fs::read(p).ok()).collect();
 
     let mut txt = Vec::new();
-    for corpus in ["email_reply_parser", "email_reply_trimmer", "crisp_email_reply_parser"] {
+    for corpus in [
+        "email_reply_parser",
+        "email_reply_trimmer",
+        "crisp_email_reply_parser",
+    ] {
         files(&root.join("../shared/corpus").join(corpus), "txt", &mut txt);
     }
     let bodies: Vec<String> = txt

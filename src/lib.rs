@@ -11,5 +11,6 @@ pub mod domain;
 pub mod mail;
 pub mod store;
 pub mod telemetry;
+pub mod transport;
 pub mod views;
 pub mod workflow;

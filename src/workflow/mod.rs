@@ -1,5 +1,8 @@
-//! Use cases: each one runs in one database transaction and knows nothing of transports.
+//! Use cases: each one runs in one database transaction and knows nothing of transports,
+//! except the outbox worker, which hands queued mail to one.
 
 pub mod act;
 pub mod explain;
 pub mod ingest;
+pub mod notify;
+pub mod outbox;

@@ -5,4 +5,5 @@
 pub mod db;
 pub mod mailstack;
 
+#[allow(unused_imports)]
 pub use mailstack::MailStack;
