@@ -271,9 +271,14 @@ async fn deliver(config: Option<&Path>) -> Result<()> {
     let pool = store::connect(config.database_url.expose())
         .await
         .map_err(tempfail)?;
+    // Any failure rolled the whole transaction back: nothing was recorded, so the MTA
+    // must keep the message and try again.
     let report = crate::workflow::ingest::ingest(&pool, &config, "deliver", &raw, Utc::now())
         .await
-        .map_err(tempfail)?;
+        .map_err(|e| ExitWith {
+            code: EX_TEMPFAIL,
+            message: format!("{e:#} (the message was not recorded; the MTA should retry)"),
+        })?;
     match report.inbound_id {
         Some(id) => println!("inbound message {id}: {}", describe(&report.handled)),
         None => println!("{}", describe(&report.handled)),
@@ -293,6 +298,8 @@ fn describe(handled: &crate::workflow::ingest::Handled) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+        Handled::Applied(what) => format!("applied {what}"),
+        Handled::Answered(why) => format!("answered: {why}"),
         Handled::Automated(class) => format!("recorded as automated mail ({class:?})"),
         Handled::Quarantined(reason) => format!("quarantined: {reason}"),
         Handled::Ignored(reason) => format!("recorded, not acted on: {reason}"),

@@ -37,6 +37,13 @@ pub enum Notification<'a> {
         written: &'a str,
         example: &'a str,
     },
+    /// An answer that changes nothing: HELP, LIST, STATUS, or a short refusal to a sender
+    /// who may not act. `body` is preformatted text.
+    Information {
+        lead: Option<LeadId>,
+        title: &'a str,
+        body: &'a str,
+    },
     /// The partner declined: the customer is asked to choose another partner.
     CustomerDeclined { lead: &'a Lead },
     /// Nobody answered in time: the customer is asked to choose another partner.
@@ -98,6 +105,7 @@ impl Notification<'_> {
             Self::Acknowledgement { .. } => "acknowledgement",
             Self::Confirmation { .. } => "confirmation",
             Self::ErrorAnswer { .. } => "error_answer",
+            Self::Information { .. } => "information",
             Self::CustomerDeclined { .. } => "customer_declined",
             Self::CustomerExpired { .. } => "customer_expired",
             Self::ReferrerExpired { .. } => "referrer_expired",
@@ -113,7 +121,7 @@ impl Notification<'_> {
     /// The lead the mail is about, if any.
     pub fn lead(&self) -> Option<&Lead> {
         match self {
-            Self::ErrorAnswer { .. } => None,
+            Self::ErrorAnswer { .. } | Self::Information { .. } => None,
             Self::NewLead { lead, .. }
             | Self::Acknowledgement { lead }
             | Self::Confirmation { lead, .. }
@@ -151,6 +159,10 @@ pub fn render(notification: &Notification, locale: Locale) -> Result<Rendered, R
         Notification::ErrorAnswer { .. } => (
             ErrorAnswerText { p: &page }.render(),
             ErrorAnswerHtml { p: &page }.render(),
+        ),
+        Notification::Information { .. } => (
+            InformationText { p: &page }.render(),
+            InformationHtml { p: &page }.render(),
         ),
         Notification::CustomerDeclined { .. } => (
             CustomerDeclinedText { p: &page }.render(),
@@ -226,6 +238,7 @@ fn subject(notification: &Notification, page: &Page) -> String {
             "Your reply could not be applied",
             "Votre réponse n'a pas pu être appliquée",
         ),
+        Notification::Information { title, .. } => title.to_string(),
         Notification::CustomerDeclined { .. } | Notification::CustomerExpired { .. } => pick(
             fr,
             "Please choose another partner",
@@ -349,10 +362,12 @@ impl Page {
     fn new(notification: &Notification, locale: Locale) -> Self {
         let fr = locale == Locale::Fr;
         let lead = match notification {
-            Notification::ErrorAnswer { lead, .. } => LeadView {
-                tag: lead.map(LeadId::tag).unwrap_or_default(),
-                ..LeadView::default()
-            },
+            Notification::ErrorAnswer { lead, .. } | Notification::Information { lead, .. } => {
+                LeadView {
+                    tag: lead.map(LeadId::tag).unwrap_or_default(),
+                    ..LeadView::default()
+                }
+            }
             _ => notification
                 .lead()
                 .map(|lead| LeadView::new(lead, notification_time(notification), fr))
@@ -402,6 +417,10 @@ impl Page {
             page.problem = problem.to_string();
             page.written = written.to_string();
             page.example = example.to_string();
+        }
+        if let Notification::Information { title, body, .. } = notification {
+            page.problem = title.to_string();
+            page.written = body.to_string();
         }
         if let Some(lead) = notification.lead() {
             page.accept_example = accept_example(lead, fr);
@@ -694,6 +713,8 @@ page_templates! {
     ConfirmationHtml => "confirmation.html",
     ErrorAnswerText => "error_answer.txt",
     ErrorAnswerHtml => "error_answer.html",
+    InformationText => "information.txt",
+    InformationHtml => "information.html",
     CustomerDeclinedText => "customer_declined.txt",
     CustomerDeclinedHtml => "customer_declined.html",
     CustomerExpiredText => "customer_expired.txt",

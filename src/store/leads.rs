@@ -248,10 +248,29 @@ pub async fn list(
     conn: &mut PgConnection,
     state: Option<LeadState>,
 ) -> Result<Vec<Lead>, StoreError> {
+    list_where(conn, state, None).await
+}
+
+/// A partner's leads, newest first (the LIST command).
+pub async fn list_of_partner(
+    conn: &mut PgConnection,
+    partner_id: &str,
+) -> Result<Vec<Lead>, StoreError> {
+    list_where(conn, None, Some(partner_id)).await
+}
+
+async fn list_where(
+    conn: &mut PgConnection,
+    state: Option<LeadState>,
+    partner_id: Option<&str>,
+) -> Result<Vec<Lead>, StoreError> {
     let rows: Vec<LeadRow> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {LEAD_COLUMNS} FROM leads WHERE $1::text IS NULL OR state = $1 ORDER BY id DESC"
+        "SELECT {LEAD_COLUMNS} FROM leads
+         WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR partner_id = $2)
+         ORDER BY id DESC"
     )))
     .bind(state.map(LeadState::as_str))
+    .bind(partner_id)
     .fetch_all(&mut *conn)
     .await
     .doing("listing leads")?;

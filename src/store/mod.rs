@@ -4,6 +4,7 @@
 pub mod directory;
 pub mod inbound;
 pub mod leads;
+pub mod limits;
 pub mod outbox;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -181,3 +181,36 @@ pub async fn list(conn: &mut PgConnection) -> Result<Vec<OutboxRow>, StoreError>
     .await
     .doing("listing the outbox")
 }
+
+/// The lead and original recipient of the first of `message_ids` that leadbot sent: how a
+/// reply without a token (client replied to From) still finds its lead.
+pub async fn sent_message(
+    conn: &mut PgConnection,
+    message_ids: &[String],
+) -> Result<Option<(i64, String)>, StoreError> {
+    sqlx::query_as(
+        "SELECT lead_id, recipient FROM outbox
+         WHERE message_id = ANY($1) AND lead_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+    )
+    .bind(message_ids)
+    .fetch_optional(conn)
+    .await
+    .doing("looking up the mail a reply answers")
+}
+
+/// A bounce names the Message-ID of the mail that failed: mark that mail failed with the
+/// bounce's reason. Returns the outbox row's id if leadbot sent that message.
+pub async fn mark_bounced(
+    conn: &mut PgConnection,
+    message_id: &str,
+    reason: &str,
+) -> Result<Option<i64>, StoreError> {
+    sqlx::query_scalar(
+        "UPDATE outbox SET state = 'failed', last_error = $2 WHERE message_id = $1 RETURNING id",
+    )
+    .bind(message_id.trim_matches(['<', '>']))
+    .bind(reason)
+    .fetch_optional(conn)
+    .await
+    .doing("recording a bounce")
+}

@@ -6,3 +6,4 @@ pub mod explain;
 pub mod ingest;
 pub mod notify;
 pub mod outbox;
+pub mod reply;

@@ -88,7 +88,9 @@ pub async fn new_lead(
         };
         queued.push(queue(tx, bot, &recipient, Some(lead.id), &notification, None, now).await?);
     }
-    if let Some(customer) = customer(tx, bot, lead).await? {
+    // A referred lead's customer talks to their referrer; only direct requests are acknowledged.
+    let direct = lead.referrer.is_none();
+    if let Some(customer) = customer(tx, bot, lead).await?.filter(|_| direct) {
         let notification = Notification::Acknowledgement { lead };
         queued.push(queue(tx, bot, &customer, Some(lead.id), &notification, None, now).await?);
     }
