@@ -24,6 +24,9 @@ pub struct Cli {
     /// Configuration file (TOML). Without it: $LEADBOT_CONFIG, else the environment alone.
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Log as JSON lines (for log collectors) instead of text.
+    #[arg(long, global = true)]
+    pub log_json: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -32,6 +35,8 @@ pub struct Cli {
 pub enum Command {
     /// Create or update the database schema.
     Migrate,
+    /// The daemon: outbox worker, scheduler, IMAP listener, /healthz /readyz /metrics.
+    Run,
     /// Partners, profiles and contacts.
     #[command(subcommand)]
     Partner(PartnerCommand),
@@ -173,6 +178,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             } else {
                 print!("{}", views::lead_text(&lead, &events, now));
             }
+        }
+        Command::Run => {
+            let config = load_config(cli.config.as_deref())?;
+            crate::daemon::run(config).await?;
         }
         Command::Deliver => return deliver(cli.config.as_deref()).await,
         Command::Parse { file, json } => {

@@ -4,8 +4,8 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    leadbot::telemetry::init();
     let cli = leadbot::cli::Cli::parse();
+    leadbot::telemetry::init(cli.log_json);
     match leadbot::cli::run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

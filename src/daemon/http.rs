@@ -1,0 +1,51 @@
+//! `/healthz` (the process is up), `/readyz` (it reaches PostgreSQL) and `/metrics`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use sqlx::PgPool;
+
+use super::metrics::Metrics;
+
+#[derive(Clone)]
+pub struct HttpState {
+    pub pool: PgPool,
+    pub metrics: Arc<Metrics>,
+}
+
+pub fn router(state: HttpState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+async fn ready(State(state): State<HttpState>) -> impl IntoResponse {
+    match sqlx::query("SELECT 1").execute(&state.pool).await {
+        Ok(_) => (StatusCode::OK, "ready\n".to_string()),
+        Err(error) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("PostgreSQL unreachable: {error}\n"),
+        ),
+    }
+}
+
+async fn metrics(State(state): State<HttpState>) -> impl IntoResponse {
+    match state.metrics.render(&state.pool).await {
+        Ok(text) => (
+            StatusCode::OK,
+            [("content-type", "text/plain; version=0.0.4")],
+            text,
+        ),
+        Err(error) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [("content-type", "text/plain; version=0.0.4")],
+            format!("# {error}\n"),
+        ),
+    }
+}

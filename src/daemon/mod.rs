@@ -1,0 +1,172 @@
+//! `leadbot run`: the long-running process. It composes the parts — the outbox worker, the
+//! scheduler, the IMAP listener and the HTTP endpoints — as tokio tasks that share one
+//! PostgreSQL pool and stop together on SIGTERM or SIGINT, each finishing the unit of work
+//! in flight (one transaction) before it returns.
+
+pub mod http;
+pub mod metrics;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use sqlx::PgPool;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::store::{self, StoreError};
+use crate::transport::MailTransport;
+use crate::workflow::outbox::{self, Courier};
+use metrics::Metrics;
+
+/// How long the outbox worker rests when nothing was due.
+const OUTBOX_IDLE: Duration = Duration::from_secs(2);
+/// After a database error, wait before trying again (the error is logged, not fatal).
+const ERROR_PAUSE: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {address}")]
+    Listen {
+        address: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the SMTP configuration is unusable")]
+    Smtp(#[from] crate::transport::smtp::SmtpConfigError),
+    #[error("the HTTP server failed")]
+    Http(#[source] std::io::Error),
+}
+
+/// Runs until SIGTERM/SIGINT; returns once every task has finished its work in flight.
+pub async fn run(config: Config) -> Result<(), DaemonError> {
+    let config = Arc::new(config);
+    let url = config.database_url.expose();
+    store::create_database_if_missing(url).await?;
+    let pool = store::connect(url).await?;
+    store::migrate(&pool).await?;
+    let metrics = Arc::new(Metrics::default());
+    let (stop, stopped) = watch::channel(false);
+
+    let listener = tokio::net::TcpListener::bind(config.http.listen)
+        .await
+        .map_err(|source| DaemonError::Listen {
+            address: config.http.listen,
+            source,
+        })?;
+    tracing::info!(listen = %config.http.listen, "leadbot is running");
+    let courier = Courier::new(MailTransport::from_config(&config)?, &config);
+
+    let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(outbox_worker(
+        pool.clone(),
+        courier,
+        metrics.clone(),
+        stopped.clone(),
+    ));
+    tasks.spawn(serve_http(
+        listener,
+        http::HttpState {
+            pool: pool.clone(),
+            metrics: metrics.clone(),
+        },
+        stopped.clone(),
+    ));
+    tasks.spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("stopping: finishing the work in flight");
+        let _ = stop.send(true);
+    });
+    while let Some(result) = tasks.join_next().await {
+        if let Err(error) = result {
+            tracing::error!(%error, "a leadbot task ended abnormally");
+        }
+    }
+    pool.close().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Sleeps for `pause`, or less if a stop is asked for; true when stopping.
+pub async fn rest(stopped: &mut watch::Receiver<bool>, pause: Duration) -> bool {
+    if *stopped.borrow() {
+        return true;
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(pause) => *stopped.borrow(),
+        _ = stopped.changed() => true,
+    }
+}
+
+/// Sends due mail until stopped. Several processes may run this: rows are claimed with
+/// SKIP LOCKED, so each mail goes out once.
+async fn outbox_worker(
+    pool: PgPool,
+    courier: Courier,
+    metrics: Arc<Metrics>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        let pause = match outbox::flush(&pool, &courier, Utc::now()).await {
+            Ok(report) => {
+                Metrics::add(&metrics.outbox_sent, report.sent);
+                Metrics::add(&metrics.outbox_retried, report.retried);
+                Metrics::add(&metrics.outbox_failed, report.failed);
+                if report.sent + report.retried + report.failed > 0 {
+                    tracing::info!(
+                        sent = report.sent,
+                        retried = report.retried,
+                        failed = report.failed,
+                        "outbox"
+                    );
+                }
+                OUTBOX_IDLE
+            }
+            Err(error) => {
+                tracing::warn!(error = %format!("{error:#}"), "outbox worker: will retry");
+                ERROR_PAUSE
+            }
+        };
+        if rest(&mut stopped, pause).await {
+            return;
+        }
+    }
+}
+
+async fn serve_http(
+    listener: tokio::net::TcpListener,
+    state: http::HttpState,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let shutdown = async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    if let Err(error) = axum::serve(listener, http::router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        tracing::error!(%error, "the HTTP server failed");
+    }
+}
