@@ -3,6 +3,7 @@
 //! PostgreSQL pool and stop together on SIGTERM or SIGINT, each finishing the unit of work
 //! in flight (one transaction) before it returns.
 
+pub mod check;
 pub mod http;
 pub mod metrics;
 

@@ -77,6 +77,15 @@ impl SmtpTransport {
         Ok(())
     }
 
+    /// Connects, greets and says QUIT: does the server answer, with this security?
+    pub async fn check(&self) -> Result<(), String> {
+        match self.inner.test_connection().await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("the server did not accept the connection".into()),
+            Err(error) => Err(format!("{error}")),
+        }
+    }
+
     pub fn describe(&self) -> String {
         self.target.clone()
     }
