@@ -1,0 +1,3 @@
+//! Transports move mail in and out; they know nothing of leads.
+
+pub mod imap;
