@@ -1,5 +1,7 @@
-//! Use cases: each one runs in one database transaction and knows nothing of transports.
+//! Use cases: each one runs in one database transaction and knows nothing of transports
+//! (the IMAP listener only feeds ingest; it never looks inside the messages).
 
 pub mod act;
 pub mod explain;
 pub mod ingest;
+pub mod listener;
