@@ -6,4 +6,6 @@
 pub mod db;
 pub mod mailstack;
 
+// Not every test binary uses the mail stack.
+#[allow(unused_imports)]
 pub use mailstack::MailStack;
