@@ -51,6 +51,12 @@ pub enum ImapError {
     },
     #[error("`{host}` is not a name a TLS certificate can be checked against")]
     TlsName { host: String },
+    #[error("the IMAP server {host} did not start TLS (STARTTLS)")]
+    StartTls {
+        host: String,
+        #[source]
+        source: ProtocolError,
+    },
     #[error("cannot set up TLS")]
     TlsSetup {
         #[source]
@@ -102,7 +108,9 @@ impl ImapError {
             Self::Connect { .. } | Self::Command { .. } | Self::TimedOut { .. } => true,
             // rustls reports a refused certificate (or protocol) as InvalidData.
             Self::Tls { source, .. } => source.kind() != io::ErrorKind::InvalidData,
-            Self::Login { source, .. } | Self::Select { source, .. } => !refused_for_good(source),
+            Self::StartTls { source, .. }
+            | Self::Login { source, .. }
+            | Self::Select { source, .. } => !refused_for_good(source),
             Self::TlsName { .. }
             | Self::TlsSetup { .. }
             | Self::NoUidValidity { .. }
@@ -199,12 +207,16 @@ impl ImapMailbox {
             });
         }
         if config.security == Security::StartTls {
-            step(
+            within(
                 step_timeout,
                 "asking for STARTTLS",
                 client.run_command_and_check_ok("STARTTLS", None),
             )
-            .await?;
+            .await?
+            .map_err(|source| ImapError::StartTls {
+                host: config.host.clone(),
+                source,
+            })?;
             // Whatever the server sent before the handshake is dropped with the old
             // client, as RFC 3501 asks (no greeting follows STARTTLS).
             let stream = match client.into_inner() {
