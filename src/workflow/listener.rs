@@ -77,7 +77,9 @@ pub struct ListenerStats {
     duplicates: AtomicU64,
     quarantined: AtomicU64,
     idle_wakeups: AtomicU64,
+    locks_taken: AtomicU64,
     holds_lock: AtomicBool,
+    waiting_for_mail: AtomicBool,
 }
 
 /// A copy of the counters at one moment.
@@ -93,8 +95,12 @@ pub struct ListenerStatsSnapshot {
     pub quarantined: u64,
     /// Times IDLE reported a change in the mailbox.
     pub idle_wakeups: u64,
+    /// Times this listener took the mailbox's lock (more than once: it lost it meanwhile).
+    pub locks_taken: u64,
     /// This listener holds the mailbox's lock (it is the active one, not on standby).
     pub holds_lock: bool,
+    /// Caught up and waiting for new mail (in IDLE, or between polls without it).
+    pub waiting_for_mail: bool,
 }
 
 impl ListenerStats {
@@ -105,7 +111,9 @@ impl ListenerStats {
             duplicates: self.duplicates.load(Ordering::Relaxed),
             quarantined: self.quarantined.load(Ordering::Relaxed),
             idle_wakeups: self.idle_wakeups.load(Ordering::Relaxed),
+            locks_taken: self.locks_taken.load(Ordering::Relaxed),
             holds_lock: self.holds_lock.load(Ordering::Relaxed),
+            waiting_for_mail: self.waiting_for_mail.load(Ordering::Relaxed),
         }
     }
 
@@ -220,6 +228,7 @@ impl Listener {
                 return Ok(());
             };
             tracing::info!(mailbox, "holding the mailbox lock: listening");
+            ListenerStats::count(&self.stats.locks_taken);
             self.stats.holds_lock.store(true, Ordering::Relaxed);
             let ended = self.listen_while_locked(&mut lock, shutdown).await;
             self.stats.holds_lock.store(false, Ordering::Relaxed);
@@ -365,9 +374,12 @@ impl Listener {
                     () = lock.lost() => Ended::LockLost,
                 }
             };
-            let (idle_over, wakeup) = mailbox
+            self.stats.waiting_for_mail.store(true, Ordering::Relaxed);
+            let waited = mailbox
                 .wait_for_change(self.options.idle_renewal, stop)
-                .await?;
+                .await;
+            self.stats.waiting_for_mail.store(false, Ordering::Relaxed);
+            let (idle_over, wakeup) = waited?;
             mailbox = idle_over;
             match wakeup {
                 Wakeup::MailboxChanged => ListenerStats::count(&self.stats.idle_wakeups),
