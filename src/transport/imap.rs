@@ -41,6 +41,10 @@ const IDLE_SILENCE_LIMIT: Duration = Duration::from_secs(5 * 60);
 /// How often a server without IDLE is asked for new mail.
 const POLL_INTERVAL_WITHOUT_IDLE: Duration = Duration::from_secs(30);
 
+/// Leaving (DONE after a stop, LOGOUT) is a courtesy: a server that does not answer
+/// quickly must not hold up a shutdown.
+const GOODBYE_LIMIT: Duration = Duration::from_secs(5);
+
 #[derive(Debug, thiserror::Error)]
 pub enum ImapError {
     #[error("cannot connect to the IMAP server at {address}")]
@@ -434,7 +438,11 @@ impl ImapMailbox {
         };
         // Dropping the interrupt ends the wait; it had to live until the wait was over.
         drop(interrupt);
-        let session = step(step_timeout, "ending IDLE", idle.done()).await?;
+        let done_limit = match wakeup {
+            Wakeup::Stopped(_) => step_timeout.min(GOODBYE_LIMIT),
+            Wakeup::MailboxChanged | Wakeup::Renew => step_timeout,
+        };
+        let session = step(done_limit, "ending IDLE", idle.done()).await?;
         let mut mailbox = Self {
             session,
             mailbox,
@@ -450,7 +458,8 @@ impl ImapMailbox {
 
     /// Says goodbye to the server (best effort: the connection closes either way).
     pub async fn logout(mut self) -> Result<(), ImapError> {
-        step(self.step_timeout, "logging out", self.session.logout()).await
+        let limit = self.step_timeout.min(GOODBYE_LIMIT);
+        step(limit, "logging out", self.session.logout()).await
     }
 
     async fn add_flag(
