@@ -767,3 +767,31 @@ impl Drop for CuttableProxy {
         }
     }
 }
+
+/// A measurement, not a check: how fast a listener catches up on a backlog.
+#[tokio::test]
+#[ignore = "measurement: cargo test --test imap_listener -- --ignored --nocapture"]
+async fn measure_catch_up_on_a_backlog() {
+    const BACKLOG: usize = 200;
+    let (db, stack) = ready().await;
+    let config = config(&db, stack.imap_port());
+    for n in 0..BACKLOG {
+        send_rfi(&stack, &format!("backlog-{n}")).await;
+    }
+    until("the backlog is in the mailbox", || async {
+        stack.fetch_all(BOT, BOT_PASSWORD, "INBOX").await.len() == BACKLOG
+    })
+    .await;
+
+    let started = Instant::now();
+    let listener = Running::start(&db, &config);
+    listener.until_waiting_for_mail().await;
+    let took = started.elapsed();
+    assert_eq!(listener.stats().ingested, BACKLOG as u64);
+    eprintln!(
+        "imap listener timing: catch-up of {BACKLOG} RFIs (fetch, ingest, checkpoint, \\Seen \
+         each) in {took:?}: {:.0} messages/s",
+        BACKLOG as f64 / took.as_secs_f64()
+    );
+    listener.stop().await;
+}
