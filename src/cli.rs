@@ -10,7 +10,9 @@ use crate::config::Config;
 use crate::domain::directory::Directory;
 use crate::domain::{LeadId, LeadState};
 use crate::store::{self, leads};
+use crate::transport::MailTransport;
 use crate::views;
+use crate::workflow::outbox::{self, Courier};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -49,6 +51,9 @@ pub enum Command {
     /// Inbound messages: what arrived and how it ended.
     #[command(subcommand)]
     Inbound(InboundCommand),
+    /// Outbound mail waiting in, sent from or failed in the outbox.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -63,6 +68,17 @@ pub enum InboundCommand {
     },
     /// Run a recorded message through the current code again.
     Reprocess { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Send the queued mail that is due, once (SMTP from [smtp], else .eml files).
+    Flush,
+    /// Every outbox entry, oldest first.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -198,6 +214,34 @@ pub async fn run(cli: Cli) -> Result<()> {
                 None => bail!("inbound message {id} does not exist"),
             }
         }
+        Command::Outbox(OutboxCommand::Flush) => {
+            let config = load_config(cli.config.as_deref())?;
+            let pool = store::connect(config.database_url.expose()).await?;
+            let transport = MailTransport::from_config(&config)?;
+            let courier = Courier::new(transport, &config);
+            let report = outbox::flush(&pool, &courier, Utc::now()).await?;
+            println!(
+                "sent {}, will retry {}, failed {} (via {})",
+                report.sent,
+                report.retried,
+                report.failed,
+                courier.transport.describe()
+            );
+        }
+        Command::Outbox(OutboxCommand::List { json }) => {
+            let config = load_config(cli.config.as_deref())?;
+            let pool = store::connect(config.database_url.expose()).await?;
+            let mut conn = pool.acquire().await.context("connecting to PostgreSQL")?;
+            let rows = store::outbox::list(&mut conn).await?;
+            if json {
+                let out: Vec<_> = rows.iter().map(views::outbox_json).collect();
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else if rows.is_empty() {
+                println!("the outbox is empty");
+            } else {
+                print!("{}", views::outbox_table(&rows));
+            }
+        }
     }
     Ok(())
 }
@@ -227,9 +271,14 @@ async fn deliver(config: Option<&Path>) -> Result<()> {
     let pool = store::connect(config.database_url.expose())
         .await
         .map_err(tempfail)?;
+    // Any failure rolled the whole transaction back: nothing was recorded, so the MTA
+    // must keep the message and try again.
     let report = crate::workflow::ingest::ingest(&pool, &config, "deliver", &raw, Utc::now())
         .await
-        .map_err(tempfail)?;
+        .map_err(|e| ExitWith {
+            code: EX_TEMPFAIL,
+            message: format!("{e:#} (the message was not recorded; the MTA should retry)"),
+        })?;
     match report.inbound_id {
         Some(id) => println!("inbound message {id}: {}", describe(&report.handled)),
         None => println!("{}", describe(&report.handled)),
@@ -249,6 +298,8 @@ fn describe(handled: &crate::workflow::ingest::Handled) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+        Handled::Applied(what) => format!("applied {what}"),
+        Handled::Answered(why) => format!("answered: {why}"),
         Handled::Automated(class) => format!("recorded as automated mail ({class:?})"),
         Handled::Quarantined(reason) => format!("quarantined: {reason}"),
         Handled::Ignored(reason) => format!("recorded, not acted on: {reason}"),
@@ -285,6 +336,8 @@ mod tests {
             "leadbot partner import partners.toml",
             "leadbot lead list --state accepted --json",
             "leadbot --config f.toml lead show L-1042 --json",
+            "leadbot --config f.toml outbox flush",
+            "leadbot outbox list --json",
         ] {
             let args = line.split_whitespace();
             assert!(Cli::try_parse_from(args).is_ok(), "{line}");

@@ -86,6 +86,11 @@ pub struct BotConfig {
     pub outbox_dir: Option<PathBuf>,
     /// Error answers to one sender, per kind, per hour.
     pub error_answers_per_hour: u32,
+    /// Act on a reply only when the receiving server's Authentication-Results (from
+    /// `authserv_id`) says DKIM or DMARC passed for the sender's domain.
+    pub require_authentication: bool,
+    /// The authserv-id of the receiving server whose Authentication-Results are trusted.
+    pub authserv_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -171,6 +176,8 @@ const KNOWN_KEYS: &[(&str, &[&str])] = &[
             "registration_solutions",
             "outbox_dir",
             "error_answers_per_hour",
+            "require_authentication",
+            "authserv_id",
         ],
     ),
     (
@@ -407,7 +414,16 @@ impl Validator<'_> {
             registration_solutions: self.list("bot.registration_solutions"),
             outbox_dir: self.text("bot.outbox_dir").map(PathBuf::from),
             error_answers_per_hour: self.number("bot.error_answers_per_hour", 3)?,
+            require_authentication: self.number("bot.require_authentication", false)?,
+            authserv_id: self.text("bot.authserv_id"),
         };
+        if bot.require_authentication && bot.authserv_id.is_none() {
+            return Err(ConfigError::Missing {
+                origin: self.origin.into(),
+                key: "bot.authserv_id",
+                why: "require_authentication trusts only the Authentication-Results of this server",
+            });
+        }
         let schedule = ScheduleConfig {
             expiry: self.duration("schedule.expiry", "14d")?,
             hot_window: self.duration("schedule.hot_window", "72h")?,
@@ -541,7 +557,7 @@ impl Validator<'_> {
             None => Ok(default),
             Some(raw) => raw
                 .parse()
-                .map_err(|_| self.invalid(key, &raw, "expected a whole number in range")),
+                .map_err(|_| self.invalid(key, &raw, "expected a number in range (or true/false)")),
         }
     }
 

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use crate::domain::Lead;
 use crate::store::leads::EventRow;
+use crate::store::outbox::OutboxRow;
 
 /// The stable JSON shape of a lead (DESIGN.md, "--json output is stable").
 pub fn lead_json(lead: &Lead, events: &[EventRow], now: DateTime<Utc>) -> Value {
@@ -78,7 +79,10 @@ pub fn lead_table(leads: &[Lead], now: DateTime<Utc>) -> String {
             lead.profile_id.clone(),
             shorten(&customer, 24),
             lead.received_at.format("%Y-%m-%d %H:%M").to_string(),
-            shorten(&lead.need.replace(['\n', '\r'], " "), 40),
+            shorten(
+                &lead.need.split_whitespace().collect::<Vec<_>>().join(" "),
+                40,
+            ),
         ]);
     }
     align(&rows)
@@ -121,7 +125,7 @@ pub fn lead_text(lead: &Lead, events: &[EventRow], now: DateTime<Utc>) -> String
         .collect::<Vec<_>>()
         .join(", "),
     );
-    line("Need", lead.need.clone());
+    line("Need", lead.need.replace('\n', "\n              "));
     line("Deal", lead.deal.name.clone().unwrap_or_default());
     line(
         "Value",
@@ -192,6 +196,62 @@ pub fn inbound_table(rows: &[crate::store::inbound::InboundRow]) -> String {
             shorten(row.sender.as_deref().unwrap_or(""), 28),
             shorten(row.subject.as_deref().unwrap_or(""), 32),
             shorten(row.reason.as_deref().unwrap_or(""), 48),
+        ]);
+    }
+    align(&table)
+}
+
+/// The stable JSON of an outbox entry (DESIGN.md), plus its delivery bookkeeping.
+pub fn outbox_json(row: &OutboxRow) -> Value {
+    json!({
+        "id": row.id,
+        "lead_id": row.lead_id,
+        "template": row.template,
+        "to": row.recipient,
+        "subject": row.subject,
+        "message_id": row.message_id,
+        "reply_to": row.reply_to,
+        "in_reply_to": row.in_reply_to,
+        "state": row.state,
+        "attempts": row.attempts,
+        "last_error": row.last_error,
+        "run_at": row.run_at,
+        "created_at": row.created_at,
+        "sent_at": row.sent_at,
+        "text": row.text_body,
+    })
+}
+
+/// One line per outbox entry, for `outbox list` without `--json`.
+pub fn outbox_table(rows: &[OutboxRow]) -> String {
+    let mut table = vec![[
+        "ID".to_string(),
+        "STATE".into(),
+        "TRIES".into(),
+        "LEAD".into(),
+        "TO".into(),
+        "SUBJECT".into(),
+        "NEXT TRY / SENT".into(),
+        "LAST ERROR".into(),
+    ]];
+    for row in rows {
+        let when = match (row.state.as_str(), row.sent_at) {
+            ("sent", Some(at)) => at,
+            _ => row.run_at,
+        };
+        table.push([
+            row.id.to_string(),
+            row.state.clone(),
+            row.attempts.to_string(),
+            row.lead_id.map(|id| format!("L-{id}")).unwrap_or_default(),
+            shorten(&row.recipient, 28),
+            shorten(&row.subject, 48),
+            if row.state == "failed" {
+                String::new()
+            } else {
+                when.format("%Y-%m-%d %H:%M:%S").to_string()
+            },
+            shorten(row.last_error.as_deref().unwrap_or(""), 60),
         ]);
     }
     align(&table)

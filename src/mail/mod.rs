@@ -1,4 +1,4 @@
-//! Understanding inbound mail, with no I/O: parse raw bytes into an
+//! Mail, with no I/O. Inbound: parse raw bytes into an
 //! [`InboundMail`], classify it (reply, request, bounce, auto-reply, list),
 //! and extract the new text of a reply so that a contact's command is read
 //! from what they typed and never from the quoted history.
@@ -8,12 +8,17 @@
 //!                          │ text
 //!                          └──reply_text──▶ new text (no quotes, no signature)
 //! ```
+//!
+//! Outbound: signed reply tokens, messages with threading headers, and their templates.
 
 pub mod classify;
 pub mod html;
+pub mod outgoing;
 pub mod parse;
 pub mod reply;
 pub mod rfi;
+pub mod templates;
+pub mod token;
 
 pub use classify::{ClassifyContext, MailClass, classify, lead_tag, plus_token};
 pub use html::html_to_text;

@@ -286,8 +286,9 @@ fn need_from_fields(fields: &[FieldLine], text: &str) -> Option<String> {
 }
 
 fn from_free_form(mail: &InboundMail, text: &str, sender: Sender) -> Result<Rfi, RfiError> {
-    let (body, signature) = strip_signature(text);
+    let (body, signature) = split_signature(text);
     let fields = read_fields(&body);
+    let body = without_field_lines(&body, &fields);
     let from = mail.from.clone().unwrap_or(Mailbox {
         name: None,
         email: String::new(),
@@ -321,6 +322,37 @@ fn from_free_form(mail: &InboundMail, text: &str, sender: Sender) -> Result<Rfi,
     })
 }
 
+/// Strips signatures until none is left: "Sent from my iPhone" under "Regards, Ann" is
+/// two blocks, and the company and phone are in the upper one.
+fn split_signature(text: &str) -> (String, Option<String>) {
+    let mut body = text.to_string();
+    let mut blocks = Vec::new();
+    for _ in 0..3 {
+        let (rest, signature) = strip_signature(&body);
+        let Some(signature) = signature else { break };
+        blocks.insert(0, signature);
+        body = rest;
+    }
+    let signature = (!blocks.is_empty()).then(|| blocks.join("\n"));
+    (body, signature)
+}
+
+/// Free-form mail may carry a few field lines ("Country: France"); they are read into
+/// the lead's fields, so the need keeps only the customer's own words.
+fn without_field_lines(body: &str, fields: &[FieldLine]) -> String {
+    let field_lines: Vec<usize> = fields
+        .iter()
+        .filter(|f| !matches!(f.field, Field::Need))
+        .map(|f| f.line)
+        .collect();
+    body.lines()
+        .enumerate()
+        .filter(|(i, _)| !field_lines.contains(i))
+        .map(|(_, line)| line)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// From a signature block: the phone (a line that is mostly digits) and the company
 /// (the first line that is none of: closing, the sender's name, phone, address, web).
 fn company_and_phone(
@@ -341,12 +373,15 @@ fn company_and_phone(
         let is_closing = i == 0 && line.ends_with(',');
         let is_name = sender_name.is_some_and(|n| n.eq_ignore_ascii_case(line));
         let is_contact = line.contains('@') || line.contains("www.") || line.contains("://");
+        let is_prose = line.contains(':') || line.chars().count() > 60;
         if company.is_none()
             && !is_closing
             && !is_name
             && !is_contact
+            && !is_prose
             && i > 0
             && !looks_like_name_line(i, line, sender_name)
+            && !is_mobile_footer(line)
         {
             company = Some(line.to_string());
         }
@@ -357,6 +392,13 @@ fn company_and_phone(
 /// The line right after the closing is usually the person's own name.
 fn looks_like_name_line(index: usize, line: &str, sender_name: Option<&str>) -> bool {
     index == 1 && sender_name.is_none_or(|n| n.split_whitespace().any(|part| line.contains(part)))
+}
+
+fn is_mobile_footer(line: &str) -> bool {
+    let lower = line.to_lowercase();
+    lower.starts_with("sent from")
+        || lower.starts_with("envoyé de")
+        || lower.starts_with("get outlook")
 }
 
 fn looks_like_phone(text: &str) -> bool {
@@ -449,7 +491,7 @@ fn from_forward(text: &str, forward: Forward, sender: Sender) -> Result<Rfi, Rfi
         }
         return Ok(rfi);
     }
-    let (body, signature) = strip_signature(&forwarded_body);
+    let (body, signature) = split_signature(&forwarded_body);
     let (company, phone) = signature
         .as_deref()
         .map(|s| company_and_phone(s, from.name.as_deref()))

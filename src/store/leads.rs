@@ -248,10 +248,29 @@ pub async fn list(
     conn: &mut PgConnection,
     state: Option<LeadState>,
 ) -> Result<Vec<Lead>, StoreError> {
+    list_where(conn, state, None).await
+}
+
+/// A partner's leads, newest first (the LIST command).
+pub async fn list_of_partner(
+    conn: &mut PgConnection,
+    partner_id: &str,
+) -> Result<Vec<Lead>, StoreError> {
+    list_where(conn, None, Some(partner_id)).await
+}
+
+async fn list_where(
+    conn: &mut PgConnection,
+    state: Option<LeadState>,
+    partner_id: Option<&str>,
+) -> Result<Vec<Lead>, StoreError> {
     let rows: Vec<LeadRow> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {LEAD_COLUMNS} FROM leads WHERE $1::text IS NULL OR state = $1 ORDER BY id DESC"
+        "SELECT {LEAD_COLUMNS} FROM leads
+         WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR partner_id = $2)
+         ORDER BY id DESC"
     )))
     .bind(state.map(LeadState::as_str))
+    .bind(partner_id)
     .fetch_all(&mut *conn)
     .await
     .doing("listing leads")?;
@@ -366,4 +385,18 @@ pub async fn last_state_change(
     .fetch_optional(conn)
     .await
     .doing("reading a lead's last change")
+}
+
+/// The language the customer wrote in, when the RFI showed it (not part of the domain lead:
+/// only mail to the customer needs it).
+pub async fn customer_locale(
+    conn: &mut PgConnection,
+    id: LeadId,
+) -> Result<Option<String>, StoreError> {
+    sqlx::query_scalar("SELECT customer_locale FROM leads WHERE id = $1")
+        .bind(id.0)
+        .fetch_optional(conn)
+        .await
+        .doing("reading a customer's language")
+        .map(Option::flatten)
 }

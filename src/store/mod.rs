@@ -5,7 +5,9 @@ pub mod checkpoints;
 pub mod directory;
 pub mod inbound;
 pub mod leads;
+pub mod limits;
 pub mod locks;
+pub mod outbox;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};

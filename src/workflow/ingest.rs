@@ -12,7 +12,19 @@ use crate::mail::{ClassifyContext, InboundMail, MailClass, classify, parse};
 use crate::store::directory::{self, ProfileRow};
 use crate::store::inbound::{self, Finding, Outcome};
 use crate::store::leads::{self, NewLead};
+use crate::store::outbox;
 use crate::store::{Doing, StoreError};
+use crate::workflow::notify::{self, NotifyError};
+use crate::workflow::reply;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A template failed to render: a bug, but the message stays unprocessed, not lost.
+    #[error(transparent)]
+    Notify(#[from] NotifyError),
+}
 
 /// What became of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +32,10 @@ pub enum Handled {
     /// Already recorded earlier (same Message-ID or same bytes): nothing was done again.
     Duplicate,
     LeadsCreated(Vec<LeadId>),
+    /// A reply's command changed a lead.
+    Applied(String),
+    /// A reply changed nothing and its sender was told (why, or what they asked for).
+    Answered(String),
     /// Bounce, auto-reply or list mail: recorded, never answered.
     Automated(MailClass),
     Quarantined(String),
@@ -40,7 +56,7 @@ pub async fn ingest(
     source: &str,
     raw: &[u8],
     now: DateTime<Utc>,
-) -> Result<Report, StoreError> {
+) -> Result<Report, IngestError> {
     let mut tx = pool.begin().await.doing("starting to ingest a message")?;
     let message_id = quick_message_id(raw);
     let key = idempotency_key(message_id.as_deref(), raw);
@@ -67,7 +83,7 @@ pub async fn reprocess(
     config: &Config,
     inbound_id: i64,
     now: DateTime<Utc>,
-) -> Result<Option<Handled>, StoreError> {
+) -> Result<Option<Handled>, IngestError> {
     let mut tx = pool
         .begin()
         .await
@@ -131,7 +147,7 @@ async fn process(
     inbound_id: i64,
     raw: &[u8],
     now: DateTime<Utc>,
-) -> Result<Handled, StoreError> {
+) -> Result<Handled, IngestError> {
     let mail = match parse(raw) {
         Ok(mail) => mail,
         Err(error) => {
@@ -157,13 +173,17 @@ async fn process(
         },
     );
     let (handled, lead_id) = match class {
-        MailClass::Bounce | MailClass::AutoReply | MailClass::List => {
+        MailClass::Bounce => {
+            if let Some(id) = &mail.bounced_message_id {
+                outbox::mark_bounced(tx, id, &bounce_reason(&mail)).await?;
+            }
             (Handled::Automated(class), None)
         }
-        MailClass::Reply => (
-            Handled::Ignored("a reply: reply commands are not processed by this version".into()),
-            None,
-        ),
+        MailClass::AutoReply | MailClass::List => (Handled::Automated(class), None),
+        MailClass::Reply => {
+            let (handled, lead) = reply::handle(tx, config, &mail, now).await?;
+            (handled, lead.map(|id| id.0))
+        }
         MailClass::Request => {
             let handled = handle_request(tx, config, inbound_id, &mail, now).await?;
             let first = match &handled {
@@ -175,6 +195,8 @@ async fn process(
     };
     let (outcome, reason) = match &handled {
         Handled::LeadsCreated(_) => (Outcome::Applied, None),
+        Handled::Applied(what) => (Outcome::Applied, Some(what.clone())),
+        Handled::Answered(why) => (Outcome::Answered, Some(why.clone())),
         Handled::Automated(_) => (Outcome::Automated, None),
         Handled::Quarantined(reason) => (Outcome::Quarantined, Some(reason.clone())),
         Handled::Ignored(reason) => (Outcome::Ignored, Some(reason.clone())),
@@ -228,6 +250,22 @@ async fn finish(
     .await
 }
 
+/// What a bounce says went wrong, for the failed outbox row.
+fn bounce_reason(mail: &InboundMail) -> String {
+    let detail = mail
+        .text
+        .lines()
+        .map(str::trim)
+        .find(|line| {
+            let lower = line.to_lowercase();
+            lower.starts_with("diagnostic-code")
+                || lower.contains(" 550")
+                || lower.contains("said:")
+        })
+        .unwrap_or(mail.subject.as_str());
+    format!("bounced: {detail}")
+}
+
 /// An RFI: route it to profiles, read the customer and the need, create one lead each.
 async fn handle_request(
     tx: &mut PgConnection,
@@ -235,7 +273,7 @@ async fn handle_request(
     inbound_id: i64,
     mail: &InboundMail,
     now: DateTime<Utc>,
-) -> Result<Handled, StoreError> {
+) -> Result<Handled, IngestError> {
     let Some(from) = mail
         .from
         .as_ref()
@@ -292,6 +330,7 @@ async fn handle_request(
         };
         let actor = from.to_string();
         if let Some(lead) = leads::insert(tx, &new, &actor).await? {
+            notify::new_lead(tx, &config.bot, &lead, now).await?;
             created.push(lead.id);
         }
     }

@@ -37,7 +37,7 @@ use crate::store::inbound::{self, Outcome};
 use crate::store::locks::LockConnection;
 use crate::store::{Doing, StoreError};
 use crate::transport::imap::{ImapError, ImapMailbox, Wakeup};
-use crate::workflow::ingest::{Handled, idempotency_key, ingest, quick_message_id};
+use crate::workflow::ingest::{Handled, IngestError, idempotency_key, ingest, quick_message_id};
 
 /// Timing knobs; the defaults suit production, tests shorten them.
 #[derive(Debug, Clone)]
@@ -138,16 +138,22 @@ pub enum ListenerError {
         #[source]
         source: StoreError,
     },
+    #[error("IMAP listener for mailbox {mailbox:?}")]
+    Ingest {
+        mailbox: String,
+        #[source]
+        source: IngestError,
+    },
 }
 
 impl ListenerError {
-    /// Worth trying again later. Database errors always are: the message that met one stays
-    /// unflagged on the server and is fetched again.
+    /// Worth trying again later. Database and ingest errors always are: the message that
+    /// met one stays unflagged on the server and is fetched again.
     pub fn is_transient(&self) -> bool {
         match self {
             Self::NotConfigured => false,
             Self::Imap { source, .. } => source.is_transient(),
-            Self::Store { .. } => true,
+            Self::Store { .. } | Self::Ingest { .. } => true,
         }
     }
 }
@@ -198,6 +204,8 @@ enum Failure {
     Imap(#[from] ImapError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
 }
 
 impl Failure {
@@ -206,6 +214,7 @@ impl Failure {
         match self {
             Self::Imap(source) => ListenerError::Imap { mailbox, source },
             Self::Store(source) => ListenerError::Store { mailbox, source },
+            Self::Ingest(source) => ListenerError::Ingest { mailbox, source },
         }
     }
 }
@@ -493,8 +502,8 @@ fn is_transient(failure: &Failure) -> bool {
     match failure {
         Failure::Imap(error) => error.is_transient(),
         // The message that met it stays unflagged and is fetched again; the database may
-        // well be back by then.
-        Failure::Store(_) => true,
+        // well be back by then (a failing template is a bug: retried until it is fixed).
+        Failure::Store(_) | Failure::Ingest(_) => true,
     }
 }
 

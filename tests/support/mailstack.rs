@@ -149,7 +149,11 @@ impl MailStack {
             .tempdir()
             .expect("create the mail stack's temporary folder");
         let layout = Layout::new(dir.path());
-        let ports = Ports { imap: free_port(), lmtp: free_port(), smtp: free_port() };
+        let ports = Ports {
+            imap: free_port(),
+            lmtp: free_port(),
+            smtp: free_port(),
+        };
         write_dovecot_files(&layout, ports, &unique_instance_name());
         write_postfix_files(&layout, ports, rejected);
 
@@ -165,8 +169,17 @@ impl MailStack {
         };
         stack.start_dovecot();
         stack.start_smtp().await;
-        stack.wait_until_accepting(stack.ports.imap, "Dovecot IMAP").await;
-        stack.wait_until_accepting(stack.ports.lmtp, "Dovecot LMTP").await;
+        stack
+            .wait_until_accepting(stack.ports.imap, "Dovecot IMAP")
+            .await;
+        stack
+            .wait_until_accepting(stack.ports.lmtp, "Dovecot LMTP")
+            .await;
+        // Its ports can accept before the daemonized master has written its pid file; Drop
+        // needs that pid, so a test that ends at once must not outrun it.
+        stack
+            .wait_for_pid_file(&stack.layout.dovecot_pid_file(), "Dovecot")
+            .await;
         stack
     }
 
@@ -193,17 +206,29 @@ impl MailStack {
 
     /// Pids of the Dovecot and Postfix master processes now running.
     pub fn server_pids(&self) -> Vec<u32> {
-        [self.layout.dovecot_pid_file(), self.layout.postfix_pid_file()]
-            .iter()
-            .filter_map(|file| read_pid(file))
-            .filter(|pid| is_running(*pid))
-            .collect()
+        [
+            self.layout.dovecot_pid_file(),
+            self.layout.postfix_pid_file(),
+        ]
+        .iter()
+        .filter_map(|file| read_pid(file))
+        .filter(|pid| is_running(*pid))
+        .collect()
+    }
+
+    /// Every running process of this stack: both masters start their own session (setsid),
+    /// and their children stay in it.
+    pub fn server_processes(&self) -> Vec<u32> {
+        processes_in_sessions(&self.server_pids())
     }
 
     /// Both logs, for a failing test to print.
     pub fn logs(&self) -> String {
         let mut out = String::new();
-        for (name, path) in [("postfix", &self.layout.postfix_log), ("dovecot", &self.layout.dovecot_log)] {
+        for (name, path) in [
+            ("postfix", &self.layout.postfix_log),
+            ("dovecot", &self.layout.dovecot_log),
+        ] {
             let text = fs::read_to_string(path).unwrap_or_else(|e| format!("(unreadable: {e})\n"));
             let _ = write!(out, "----- {name} log {} -----\n{text}", path.display());
         }
@@ -225,15 +250,25 @@ impl MailStack {
     /// Sends `raw` (a complete RFC 5322 message) by SMTP; panics if Postfix refuses it.
     pub async fn send(&self, from: &str, to: &[&str], raw: &[u8]) {
         if let Err(e) = self.try_send(from, to, raw).await {
-            panic!("SMTP send from {from} to {to:?} failed: {e}\n{}", self.logs());
+            panic!(
+                "SMTP send from {from} to {to:?} failed: {e}\n{}",
+                self.logs()
+            );
         }
     }
 
     /// Sends `raw` by SMTP and returns Postfix's refusal, if any (`e.status()` holds the code).
-    pub async fn try_send(&self, from: &str, to: &[&str], raw: &[u8]) -> Result<(), lettre::transport::smtp::Error> {
+    pub async fn try_send(
+        &self,
+        from: &str,
+        to: &[&str],
+        raw: &[u8],
+    ) -> Result<(), lettre::transport::smtp::Error> {
         let envelope = Envelope::new(
             Some(from.parse().expect("valid sender address")),
-            to.iter().map(|r| r.parse().expect("valid recipient address")).collect(),
+            to.iter()
+                .map(|r| r.parse().expect("valid recipient address"))
+                .collect(),
         )
         .expect("valid SMTP envelope");
         let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
@@ -252,7 +287,12 @@ impl MailStack {
         let _ = fs::write(self.layout.postfix_queue.join("quick-start"), "");
         let deadline = Instant::now() + STEP_TIMEOUT;
         while port_accepts(self.ports.smtp).await {
-            assert!(Instant::now() < deadline, "Postfix still accepts on port {} after stop\n{}", self.ports.smtp, self.logs());
+            assert!(
+                Instant::now() < deadline,
+                "Postfix still accepts on port {} after stop\n{}",
+                self.ports.smtp,
+                self.logs()
+            );
             tokio::time::sleep(POLL_INTERVAL).await;
         }
     }
@@ -260,8 +300,12 @@ impl MailStack {
     /// Starts (or restarts) Postfix; returns once its SMTP port accepts connections.
     pub async fn start_smtp(&mut self) {
         let mut command = Command::new(&self.bins.postfix);
-        command.arg("-c").arg(&self.layout.postfix_conf_dir).arg("start");
-        let (status, output) = run_daemonizing(&mut command, &self.layout.root.join("postfix-start.out"));
+        command
+            .arg("-c")
+            .arg(&self.layout.postfix_conf_dir)
+            .arg("start");
+        let (status, output) =
+            run_daemonizing(&mut command, &self.layout.root.join("postfix-start.out"));
         if !status.success() {
             panic!(
                 "postfix start failed ({status}): {output}\n`postfix check` says (Postfix reports start-up errors only to syslog):\n{}\n{}",
@@ -270,14 +314,26 @@ impl MailStack {
             );
         }
         self.postfix_started = true;
-        self.wait_until_accepting(self.ports.smtp, "Postfix SMTP").await;
+        self.wait_until_accepting(self.ports.smtp, "Postfix SMTP")
+            .await;
     }
 
     /// `postfix check` run under a pseudo-terminal, the only way to see its errors without syslog.
     fn postfix_check_output(&self) -> String {
-        let command = format!("{} -c {} check", self.bins.postfix.display(), self.layout.postfix_conf_dir.display());
-        match Command::new("script").args(["-qc", &command, "/dev/null"]).output() {
-            Ok(out) => format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        let command = format!(
+            "{} -c {} check",
+            self.bins.postfix.display(),
+            self.layout.postfix_conf_dir.display()
+        );
+        match Command::new("script")
+            .args(["-qc", &command, "/dev/null"])
+            .output()
+        {
+            Ok(out) => format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
             Err(e) => format!("(could not run `script -qc '{command}' /dev/null`: {e})"),
         }
     }
@@ -308,11 +364,11 @@ impl MailStack {
         let mut session = self.imap_login(user, password).await;
         self.select(&mut session, user, mailbox).await;
         let mut next_uid = 1;
-        let mut seen = 0;
+        let mut seen_subjects = Vec::new();
         loop {
             for (uid, raw) in self.fetch_from_uid(&mut session, next_uid).await {
                 next_uid = uid + 1;
-                seen += 1;
+                seen_subjects.push(subject_of(&raw));
                 if matches(&raw) {
                     let _ = tokio::time::timeout(STEP_TIMEOUT, session.logout()).await;
                     return raw;
@@ -321,25 +377,39 @@ impl MailStack {
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
                 panic!(
-                    "no matching message in {user}/{mailbox} within {timeout:?} ({seen} other messages seen)\n{}",
+                    "no matching message in {user}/{mailbox} within {timeout:?}; messages there: {seen_subjects:?}\n{}",
                     self.logs()
                 );
             }
+            // Dovecot checks the mailbox as IDLE starts, so mail that landed since the fetch
+            // above is reported at once, not missed.
             session = idle_until_change(session, remaining).await;
         }
     }
 
     async fn imap_login(&self, user: &str, password: &str) -> ImapSession {
         let login = async {
-            let tcp = TcpStream::connect(("127.0.0.1", self.ports.imap)).await.expect("connect to Dovecot IMAP");
+            let tcp = TcpStream::connect(("127.0.0.1", self.ports.imap))
+                .await
+                .expect("connect to Dovecot IMAP");
             let mut client = async_imap::Client::new(tcp);
-            client.read_response().await.expect("read IMAP greeting").expect("IMAP greeting");
+            client
+                .read_response()
+                .await
+                .expect("read IMAP greeting")
+                .expect("IMAP greeting");
             client.login(user, password).await.map_err(|(e, _)| e)
         };
         match tokio::time::timeout(STEP_TIMEOUT, login).await {
             Ok(Ok(session)) => session,
-            Ok(Err(e)) => panic!("IMAP login as {user} failed: {e} (did the test call add_user?)\n{}", self.logs()),
-            Err(_) => panic!("IMAP login as {user} took over {STEP_TIMEOUT:?}\n{}", self.logs()),
+            Ok(Err(e)) => panic!(
+                "IMAP login as {user} failed: {e} (did the test call add_user?)\n{}",
+                self.logs()
+            ),
+            Err(_) => panic!(
+                "IMAP login as {user} took over {STEP_TIMEOUT:?}\n{}",
+                self.logs()
+            ),
         }
     }
 
@@ -352,9 +422,15 @@ impl MailStack {
     }
 
     /// Messages with UID >= `first_uid`, sorted by UID.
-    async fn fetch_from_uid(&self, session: &mut ImapSession, first_uid: u32) -> Vec<(u32, Vec<u8>)> {
+    async fn fetch_from_uid(
+        &self,
+        session: &mut ImapSession,
+        first_uid: u32,
+    ) -> Vec<(u32, Vec<u8>)> {
         let fetch = async {
-            let stream = session.uid_fetch(format!("{first_uid}:*"), "BODY.PEEK[]").await?;
+            let stream = session
+                .uid_fetch(format!("{first_uid}:*"), "BODY.PEEK[]")
+                .await?;
             stream.try_collect::<Vec<_>>().await
         };
         let fetched = match tokio::time::timeout(STEP_TIMEOUT, fetch).await {
@@ -377,18 +453,39 @@ impl MailStack {
     fn start_dovecot(&mut self) {
         let mut command = Command::new(&self.bins.dovecot);
         command.arg("-c").arg(&self.layout.dovecot_conf);
-        let (status, output) = run_daemonizing(&mut command, &self.layout.root.join("dovecot-start.out"));
+        let (status, output) =
+            run_daemonizing(&mut command, &self.layout.root.join("dovecot-start.out"));
         if !status.success() {
-            panic!("dovecot failed to start ({status}): {output}\n{}", self.logs());
+            panic!(
+                "dovecot failed to start ({status}): {output}\n{}",
+                self.logs()
+            );
         }
         self.dovecot_started = true;
+    }
+
+    async fn wait_for_pid_file(&self, pid_file: &Path, what: &str) {
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        while read_pid(pid_file).is_none() {
+            if Instant::now() >= deadline {
+                panic!(
+                    "{what} wrote no pid file {} within {STEP_TIMEOUT:?}\n{}",
+                    pid_file.display(),
+                    self.logs()
+                );
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
     }
 
     async fn wait_until_accepting(&self, port: u16, what: &str) {
         let deadline = Instant::now() + STEP_TIMEOUT;
         while !port_accepts(port).await {
             if Instant::now() >= deadline {
-                panic!("{what} does not accept connections on 127.0.0.1:{port} after {STEP_TIMEOUT:?}\n{}", self.logs());
+                panic!(
+                    "{what} does not accept connections on 127.0.0.1:{port} after {STEP_TIMEOUT:?}\n{}",
+                    self.logs()
+                );
             }
             tokio::time::sleep(POLL_INTERVAL).await;
         }
@@ -436,23 +533,40 @@ impl Drop for MailStack {
 /// IDLEs until the server reports any change or `limit` passes, then leaves IDLE.
 async fn idle_until_change(session: ImapSession, limit: Duration) -> ImapSession {
     let mut idle = session.idle();
-    tokio::time::timeout(STEP_TIMEOUT, idle.init()).await.expect("IMAP IDLE start timed out").expect("IMAP IDLE start");
+    tokio::time::timeout(STEP_TIMEOUT, idle.init())
+        .await
+        .expect("IMAP IDLE start timed out")
+        .expect("IMAP IDLE start");
     let (wait, _stop) = idle.wait_with_timeout(limit);
     match wait.await.expect("IMAP IDLE wait") {
         IdleResponse::NewData(_) | IdleResponse::Timeout | IdleResponse::ManualInterrupt => {}
     }
-    tokio::time::timeout(STEP_TIMEOUT, idle.done()).await.expect("IMAP IDLE DONE timed out").expect("IMAP IDLE DONE")
+    tokio::time::timeout(STEP_TIMEOUT, idle.done())
+        .await
+        .expect("IMAP IDLE DONE timed out")
+        .expect("IMAP IDLE DONE")
+}
+
+/// The Subject header's value, for error messages.
+fn subject_of(raw: &[u8]) -> String {
+    String::from_utf8_lossy(raw)
+        .lines()
+        .take_while(|line| !line.is_empty())
+        .find_map(|line| line.strip_prefix("Subject: ").map(str::to_owned))
+        .unwrap_or_else(|| "(no subject)".to_owned())
 }
 
 // ----- configuration files -----
 
 fn write_dovecot_files(layout: &Layout, ports: Ports, instance_name: &str) {
     // Postfix and Dovecot drop privileges: every folder on the way must be traversable.
-    fs::set_permissions(&layout.root, fs::Permissions::from_mode(0o755)).expect("chmod stack folder");
+    fs::set_permissions(&layout.root, fs::Permissions::from_mode(0o755))
+        .expect("chmod stack folder");
     fs::create_dir_all(&layout.dovecot_base).expect("create Dovecot base_dir");
     fs::create_dir_all(layout.root.join("dovecot/state")).expect("create Dovecot state_dir");
     fs::create_dir_all(&layout.mail_root).expect("create mail folder");
-    std::os::unix::fs::chown(&layout.mail_root, Some(MAIL_UID), Some(MAIL_UID)).expect("chown mail folder");
+    std::os::unix::fs::chown(&layout.mail_root, Some(MAIL_UID), Some(MAIL_UID))
+        .expect("chown mail folder");
     fs::write(&layout.passwd_file, "").expect("create Dovecot passwd-file");
 
     let root = layout.root.display();
@@ -554,7 +668,10 @@ maximal_backoff_time = 2s
         access = layout.recipient_access_file().display(),
     );
     write_settled(&layout.postfix_conf_dir.join("main.cf"), &main_cf);
-    write_settled(&layout.postfix_conf_dir.join("master.cf"), &master_cf(ports.smtp));
+    write_settled(
+        &layout.postfix_conf_dir.join("master.cf"),
+        &master_cf(ports.smtp),
+    );
 
     let access: String = rejected
         .iter()
@@ -616,7 +733,10 @@ fn find_binaries() -> Binaries {
             panic!("`{name}` is not installed; the mail-stack tests need real Dovecot and Postfix. Install them (as root):\n  {INSTALL_HINT}")
         })
     };
-    Binaries { dovecot: find("dovecot"), postfix: find("postfix") }
+    Binaries {
+        dovecot: find("dovecot"),
+        postfix: find("postfix"),
+    }
 }
 
 /// Looks in PATH and the sbin folders (often missing from a non-login PATH).
@@ -649,19 +769,32 @@ fn free_port() -> u16 {
 
 fn unique_instance_name() -> String {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    format!("leadbot-test-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "leadbot-test-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
+/// Whether a TCP connection to the loopback port completes. Short timeout: a socket that is
+/// being closed can leave a SYN unanswered, and that counts as "not accepting".
 async fn port_accepts(port: u16) -> bool {
     matches!(
-        tokio::time::timeout(Duration::from_secs(1), TcpStream::connect(("127.0.0.1", port))).await,
+        tokio::time::timeout(
+            Duration::from_millis(250),
+            TcpStream::connect(("127.0.0.1", port))
+        )
+        .await,
         Ok(Ok(_))
     )
 }
 
 /// Runs a command that leaves a daemon behind. Its output goes to a file, not a pipe: the
 /// daemon inherits the pipe, and reading it to the end (`Command::output`) would never return.
-fn run_daemonizing(command: &mut Command, output_file: &Path) -> (std::process::ExitStatus, String) {
+fn run_daemonizing(
+    command: &mut Command,
+    output_file: &Path,
+) -> (std::process::ExitStatus, String) {
     let out = fs::File::create(output_file).expect("create command output file");
     let err = out.try_clone().expect("clone command output file");
     let status = command
@@ -674,7 +807,11 @@ fn run_daemonizing(command: &mut Command, output_file: &Path) -> (std::process::
 }
 
 fn run_quietly(command: &mut Command) {
-    let _ = command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status();
+    let _ = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
 }
 
 fn read_pid(pid_file: &Path) -> Option<u32> {
@@ -685,9 +822,31 @@ fn read_pid(pid_file: &Path) -> Option<u32> {
 pub fn is_running(pid: u32) -> bool {
     match fs::read_to_string(format!("/proc/{pid}/stat")) {
         // The state letter follows the ")" that closes the command name.
-        Ok(stat) => stat.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')),
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')),
         Err(_) => false,
     }
+}
+
+/// Running (non-zombie) processes whose session id is one of `sessions`.
+pub fn processes_in_sessions(sessions: &[u32]) -> Vec<u32> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| is_running(*pid))
+        .filter(|pid| session_of(*pid).is_some_and(|sid| sessions.contains(&sid)))
+        .collect()
+}
+
+/// Field 6 of /proc/PID/stat (fields counted after the parenthesised command name).
+fn session_of(pid: u32) -> Option<u32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, after_name) = stat.rsplit_once(')')?;
+    // state ppid pgrp session ...
+    after_name.split_whitespace().nth(3)?.parse().ok()
 }
 
 fn send_sigterm(pid: u32) {

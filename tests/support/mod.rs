@@ -1,11 +1,9 @@
-//! Shared test support: each integration test binary includes it with `mod support;` and
-//! uses what it needs.
+//! Shared helpers for integration tests. Include with `mod support;` in a test file.
 // Each test binary compiles this module on its own and uses only part of it.
 #![allow(dead_code)]
 
 pub mod db;
 pub mod mailstack;
 
-// Not every test binary uses the mail stack.
 #[allow(unused_imports)]
 pub use mailstack::MailStack;

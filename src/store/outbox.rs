@@ -1,0 +1,216 @@
+//! The outbox table: mail written in the transaction that causes it, sent later by a worker.
+//!
+//! A row is `queued` until sent, then `sent`; or `failed` after a permanent refusal or once
+//! out of attempts. Workers claim due rows with `FOR UPDATE SKIP LOCKED` and keep the lock
+//! while sending, so no two workers ever send the same row.
+
+use chrono::{DateTime, Utc};
+use sqlx::{AssertSqlSafe, PgConnection};
+
+use super::{Doing, StoreError};
+use crate::domain::address::InvalidAddress;
+use crate::domain::{EmailAddress, LeadId};
+use crate::mail::outgoing::OutgoingMail;
+
+/// One outbox row as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub lead_id: Option<i64>,
+    pub template: String,
+    pub recipient: String,
+    pub subject: String,
+    pub message_id: String,
+    pub reply_to: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub refs: Vec<String>,
+    pub text_body: String,
+    pub html_body: Option<String>,
+    pub state: String,
+    pub attempts: i32,
+    pub run_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+const OUTBOX_COLUMNS: &str = "id, lead_id, template, recipient, subject, message_id, reply_to, \
+    in_reply_to, refs, text_body, html_body, state, attempts, run_at, last_error, created_at, \
+    sent_at";
+
+impl OutboxRow {
+    /// The message to send, as it was queued.
+    pub fn to_mail(&self) -> Result<OutgoingMail, InvalidAddress> {
+        Ok(OutgoingMail {
+            to: EmailAddress::parse(&self.recipient)?,
+            subject: self.subject.clone(),
+            text: self.text_body.clone(),
+            html: self.html_body.clone(),
+            message_id: self.message_id.clone(),
+            reply_to: self.reply_to.clone(),
+            in_reply_to: self.in_reply_to.clone(),
+            references: self.refs.clone(),
+        })
+    }
+}
+
+/// Queues `mail`, due at once. The Message-ID is stored now, before any send, so replies
+/// can be matched to it whatever happens to the delivery.
+pub async fn insert(
+    conn: &mut PgConnection,
+    mail: &OutgoingMail,
+    lead: Option<LeadId>,
+    template: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    sqlx::query_scalar(
+        "INSERT INTO outbox (lead_id, template, recipient, subject, message_id, reply_to,
+             in_reply_to, refs, text_body, html_body, run_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+         RETURNING id",
+    )
+    .bind(lead.map(|l| l.0))
+    .bind(template)
+    .bind(mail.to.as_str())
+    .bind(&mail.subject)
+    .bind(&mail.message_id)
+    .bind(&mail.reply_to)
+    .bind(&mail.in_reply_to)
+    .bind(&mail.references)
+    .bind(&mail.text)
+    .bind(&mail.html)
+    .bind(now)
+    .fetch_one(conn)
+    .await
+    .doing("queueing a mail")
+}
+
+/// The Message-IDs of mail already written to `recipient` about `lead`, oldest first: the
+/// thread a new mail joins.
+pub async fn thread(
+    conn: &mut PgConnection,
+    lead: LeadId,
+    recipient: &EmailAddress,
+) -> Result<Vec<String>, StoreError> {
+    sqlx::query_scalar(
+        "SELECT message_id FROM outbox WHERE lead_id = $1 AND recipient = $2 ORDER BY id",
+    )
+    .bind(lead.0)
+    .bind(recipient.as_str())
+    .fetch_all(conn)
+    .await
+    .doing("reading a lead's mail thread")
+}
+
+/// Claims the next due row and locks it until the caller's transaction ends; rows other
+/// workers hold are skipped, not waited for.
+pub async fn claim_due(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+) -> Result<Option<OutboxRow>, StoreError> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {OUTBOX_COLUMNS} FROM outbox
+         WHERE state = 'queued' AND run_at <= $1
+         ORDER BY run_at, id
+         FOR UPDATE SKIP LOCKED
+         LIMIT 1"
+    )))
+    .bind(now)
+    .fetch_optional(conn)
+    .await
+    .doing("claiming a mail to send")
+}
+
+pub async fn mark_sent(
+    conn: &mut PgConnection,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_at = $2,
+             last_error = NULL
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(conn)
+    .await
+    .doing("marking a mail sent")?;
+    Ok(())
+}
+
+/// Records a transient failure and when to try again.
+pub async fn schedule_retry(
+    conn: &mut PgConnection,
+    id: i64,
+    error: &str,
+    run_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = $2, run_at = $3 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(error)
+    .bind(run_at)
+    .execute(conn)
+    .await
+    .doing("scheduling a mail retry")?;
+    Ok(())
+}
+
+/// The dead state: refused for good, or out of attempts. Kept for operators to inspect.
+pub async fn mark_failed(conn: &mut PgConnection, id: i64, error: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = $2
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(error)
+    .execute(conn)
+    .await
+    .doing("marking a mail failed")?;
+    Ok(())
+}
+
+/// Every row, oldest first, for `leadbot outbox list`.
+pub async fn list(conn: &mut PgConnection) -> Result<Vec<OutboxRow>, StoreError> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {OUTBOX_COLUMNS} FROM outbox ORDER BY id"
+    )))
+    .fetch_all(conn)
+    .await
+    .doing("listing the outbox")
+}
+
+/// The lead and original recipient of the first of `message_ids` that leadbot sent: how a
+/// reply without a token (client replied to From) still finds its lead.
+pub async fn sent_message(
+    conn: &mut PgConnection,
+    message_ids: &[String],
+) -> Result<Option<(i64, String)>, StoreError> {
+    sqlx::query_as(
+        "SELECT lead_id, recipient FROM outbox
+         WHERE message_id = ANY($1) AND lead_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+    )
+    .bind(message_ids)
+    .fetch_optional(conn)
+    .await
+    .doing("looking up the mail a reply answers")
+}
+
+/// A bounce names the Message-ID of the mail that failed: mark that mail failed with the
+/// bounce's reason. Returns the outbox row's id if leadbot sent that message.
+pub async fn mark_bounced(
+    conn: &mut PgConnection,
+    message_id: &str,
+    reason: &str,
+) -> Result<Option<i64>, StoreError> {
+    sqlx::query_scalar(
+        "UPDATE outbox SET state = 'failed', last_error = $2 WHERE message_id = $1 RETURNING id",
+    )
+    .bind(message_id.trim_matches(['<', '>']))
+    .bind(reason)
+    .fetch_optional(conn)
+    .await
+    .doing("recording a bounce")
+}

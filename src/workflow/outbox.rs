@@ -1,0 +1,177 @@
+//! The delivery worker: sends what the outbox holds, one row at a time, each in its own
+//! transaction that holds the row's lock while the message is on the wire.
+//!
+//! Delivery is at least once: if the server accepted a message but the commit that marks it
+//! sent is lost, the row is sent again later. Receivers de-duplicate on Message-ID.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use rand::Rng;
+use sqlx::PgPool;
+
+use crate::config::Config;
+use crate::domain::EmailAddress;
+use crate::store::{Doing, StoreError, outbox};
+use crate::transport::MailTransport;
+
+/// The display name on everything leadbot sends.
+pub const FROM_NAME: &str = "leadbot";
+/// `max_attempts` when no `[smtp]` section sets it (file transport).
+const DEFAULT_MAX_ATTEMPTS: u32 = 8;
+/// One flush sends at most this many rows; the next flush (or tick) continues.
+const MAX_PER_FLUSH: usize = 10_000;
+const FIRST_RETRY: TimeDelta = TimeDelta::seconds(30);
+const LONGEST_RETRY: TimeDelta = TimeDelta::hours(1);
+
+/// Everything the worker needs besides the database: where mail goes and who sends it.
+#[derive(Clone)]
+pub struct Courier {
+    pub transport: MailTransport,
+    pub from: EmailAddress,
+    pub from_name: String,
+    pub max_attempts: u32,
+}
+
+impl Courier {
+    pub fn new(transport: MailTransport, config: &Config) -> Self {
+        Self {
+            transport,
+            from: config.bot.address.clone(),
+            from_name: FROM_NAME.into(),
+            max_attempts: config
+                .smtp
+                .as_ref()
+                .map_or(DEFAULT_MAX_ATTEMPTS, |smtp| smtp.max_attempts),
+        }
+    }
+}
+
+/// What happened to one claimed row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Sent {
+        id: i64,
+    },
+    /// A transient failure; the row is due again at `next_at`.
+    Retrying {
+        id: i64,
+        attempts: u32,
+        next_at: DateTime<Utc>,
+        error: String,
+    },
+    /// Refused for good, or out of attempts.
+    Failed {
+        id: i64,
+        error: String,
+    },
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct FlushReport {
+    pub sent: usize,
+    pub retried: usize,
+    pub failed: usize,
+}
+
+/// Claims one due row, sends it and records the result. `None` when nothing is due.
+pub async fn try_deliver_one(
+    pool: &PgPool,
+    courier: &Courier,
+    now: DateTime<Utc>,
+) -> Result<Option<Delivery>, StoreError> {
+    let mut tx = pool.begin().await.doing("starting a delivery")?;
+    let Some(row) = outbox::claim_due(&mut tx, now).await? else {
+        return Ok(None);
+    };
+    let id = row.id;
+    let attempts = u32::try_from(row.attempts).unwrap_or(0) + 1;
+    let outcome = match row.to_mail() {
+        Ok(mail) => match mail.to_rfc5322(&courier.from, &courier.from_name) {
+            Ok(raw) => courier
+                .transport
+                .send(&courier.from, &mail.to, &raw)
+                .await
+                .map_err(|e| (format!("{e:#}"), e.is_permanent())),
+            Err(e) => Err((format!("cannot build the message: {e}"), true)),
+        },
+        Err(e) => Err((e.to_string(), true)),
+    };
+    let delivery = match outcome {
+        Ok(()) => {
+            outbox::mark_sent(&mut tx, id, now).await?;
+            Delivery::Sent { id }
+        }
+        Err((error, permanent)) if permanent || attempts >= courier.max_attempts => {
+            let error = if permanent {
+                error
+            } else {
+                format!("gave up after {attempts} attempts: {error}")
+            };
+            outbox::mark_failed(&mut tx, id, &error).await?;
+            tracing::warn!(id, %error, "mail failed");
+            Delivery::Failed { id, error }
+        }
+        Err((error, _)) => {
+            let jitter = rand::thread_rng().gen_range(-1.0..=1.0);
+            let next_at = now + retry_delay(attempts, jitter);
+            outbox::schedule_retry(&mut tx, id, &error, next_at).await?;
+            tracing::info!(id, attempts, %next_at, %error, "mail will be retried");
+            Delivery::Retrying {
+                id,
+                attempts,
+                next_at,
+                error,
+            }
+        }
+    };
+    tx.commit().await.doing("recording a delivery")?;
+    Ok(Some(delivery))
+}
+
+/// Sends everything due at `now`, until nothing is (rows retried are due later).
+pub async fn flush(
+    pool: &PgPool,
+    courier: &Courier,
+    now: DateTime<Utc>,
+) -> Result<FlushReport, StoreError> {
+    let mut report = FlushReport::default();
+    for _ in 0..MAX_PER_FLUSH {
+        match try_deliver_one(pool, courier, now).await? {
+            None => break,
+            Some(Delivery::Sent { .. }) => report.sent += 1,
+            Some(Delivery::Retrying { .. }) => report.retried += 1,
+            Some(Delivery::Failed { .. }) => report.failed += 1,
+        }
+    }
+    Ok(report)
+}
+
+/// How long to wait after the `attempts`-th failure: 30 s doubling each time, at most an
+/// hour, spread by ±20 % (`jitter` in -1..=1) so a relay coming back is not hit all at once.
+pub fn retry_delay(attempts: u32, jitter: f64) -> TimeDelta {
+    let doublings = attempts.saturating_sub(1).min(16);
+    let base = (FIRST_RETRY * 2_i32.pow(doublings)).min(LONGEST_RETRY);
+    let factor = 1.0 + 0.2 * jitter.clamp(-1.0, 1.0);
+    TimeDelta::milliseconds((base.num_milliseconds() as f64 * factor).round() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_an_hour() {
+        let seconds = |attempts| retry_delay(attempts, 0.0).num_seconds();
+        assert_eq!(seconds(1), 30);
+        assert_eq!(seconds(2), 60);
+        assert_eq!(seconds(3), 120);
+        assert_eq!(seconds(8), 3600);
+        assert_eq!(seconds(40), 3600);
+    }
+
+    #[test]
+    fn jitter_spreads_retries_by_a_fifth() {
+        assert_eq!(retry_delay(1, -1.0).num_seconds(), 24);
+        assert_eq!(retry_delay(1, 1.0).num_seconds(), 36);
+        assert_eq!(retry_delay(20, 1.0).num_seconds(), 4320);
+    }
+}

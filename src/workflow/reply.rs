@@ -1,0 +1,565 @@
+//! A contact's reply becomes a state change — only when its signed token, its sender and
+//! that sender's role all agree — and every reply is answered: a transcript of what was
+//! done, or what was wrong with a correct example. Error answers are rate-limited.
+//!
+//! Correlation, in order (DESIGN.md): the plus-address token, the token inside
+//! In-Reply-To/References, the stored Message-IDs of mail leadbot sent, and last the subject
+//! tag `[L-1042]`, which finds a lead but never authorizes a change.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+
+use super::act::{ActError, act_in};
+use super::ingest::{Handled, IngestError};
+use super::notify::{self, REVIEWER_CONTACT_ID, Recipient};
+use crate::config::{Config, Locale};
+use crate::domain::command::{self, Command, CommandKind, Language, ParsedCommand, parse_command};
+use crate::domain::lifecycle::{Actor, allowed_next};
+use crate::domain::{EmailAddress, Lead, LeadId, LeadState};
+use crate::mail::templates::{CommandResult, Notification};
+use crate::mail::token::{self, ReplyToken};
+use crate::mail::{InboundMail, lead_tag, plus_token, reply_text};
+use crate::store::directory::{self, ContactRow};
+use crate::store::{leads, limits, outbox};
+
+/// How a reply found its lead, strongest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Correlation {
+    /// A valid signed token: names the lead and the contact it was sent to.
+    Token(ReplyToken),
+    /// A plus-address token that does not verify: someone edited it.
+    Tampered,
+    /// It answers a message leadbot sent about this lead.
+    Thread(LeadId),
+    /// Only a `[L-1042]` tag: enough to read, never to change.
+    Tag(LeadId),
+    Nothing,
+}
+
+impl Correlation {
+    fn lead(&self) -> Option<LeadId> {
+        match self {
+            Self::Token(token) => Some(token.lead),
+            Self::Thread(id) | Self::Tag(id) => Some(*id),
+            Self::Tampered | Self::Nothing => None,
+        }
+    }
+}
+
+/// Who the sender is to leadbot.
+enum Sender {
+    Contact(ContactRow),
+    Reviewer,
+    Stranger,
+}
+
+/// Everything an answer needs: to whom, in which language, under which message.
+struct Answerer<'a> {
+    config: &'a Config,
+    mail: &'a InboundMail,
+    sender: EmailAddress,
+    locale: Locale,
+    written: String,
+    now: DateTime<Utc>,
+}
+
+pub(super) async fn handle(
+    tx: &mut PgConnection,
+    config: &Config,
+    mail: &InboundMail,
+    now: DateTime<Utc>,
+) -> Result<(Handled, Option<LeadId>), IngestError> {
+    let Some(sender_address) = mail
+        .from
+        .as_ref()
+        .and_then(|f| EmailAddress::parse(&f.email).ok())
+    else {
+        return Ok((
+            Handled::Quarantined("a reply without a usable sender".into()),
+            None,
+        ));
+    };
+    let text = reply_text(&mail.text);
+    let sender = identify(tx, config, &sender_address).await?;
+    let locale = match &sender {
+        Sender::Contact(contact) => {
+            Locale::parse(&contact.locale).unwrap_or(config.bot.default_locale)
+        }
+        _ => config.bot.default_locale,
+    };
+    let answerer = Answerer {
+        config,
+        mail,
+        sender: sender_address.clone(),
+        locale,
+        written: shorten_lines(&text, 20),
+        now,
+    };
+    let language = match locale {
+        Locale::Fr => Language::Fr,
+        Locale::En => Language::En,
+    };
+
+    if matches!(sender, Sender::Stranger) {
+        let problem =
+            "this address is not a partner contact known to leadbot, so it cannot act on leads";
+        return answerer.refuse(tx, "stranger", None, problem, "").await;
+    }
+    if config.bot.require_authentication && !is_authenticated(mail, &sender_address, config) {
+        let problem = "your mail server's authentication (DKIM/DMARC) did not confirm the sender, \
+                       so the reply was not applied";
+        return answerer
+            .refuse(tx, "unauthenticated", None, problem, "")
+            .await;
+    }
+
+    let parsed = match parse_command(&text) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            let lead = correlate(tx, config, mail, None).await?.lead();
+            let example = error.example(language);
+            return answerer
+                .refuse(tx, "command", lead, &error.to_string(), &example)
+                .await;
+        }
+    };
+    let correlation = correlate(tx, config, mail, parsed.lead).await?;
+
+    match parsed.command {
+        Command::Help => {
+            let body = command::help_text(language);
+            let title = pick(locale, "leadbot commands", "Les commandes de leadbot");
+            answerer.inform(tx, correlation.lead(), &title, &body).await
+        }
+        Command::List => match &sender {
+            Sender::Contact(contact) => {
+                let all = leads::list_of_partner(tx, &contact.partner_id).await?;
+                let title = pick(locale, "Your leads", "Vos demandes");
+                answerer
+                    .inform(tx, None, &title, &list_body(&all, locale))
+                    .await
+            }
+            _ => {
+                let problem = "LIST shows a partner's leads; it is for partner contacts";
+                answerer.refuse(tx, "command", None, problem, "").await
+            }
+        },
+        _ => act_on_lead(tx, &answerer, &sender, correlation, parsed, language).await,
+    }
+}
+
+/// STATUS and every state-changing command: find the lead, check the sender may act on it,
+/// apply, answer with the transcript.
+async fn act_on_lead(
+    tx: &mut PgConnection,
+    answerer: &Answerer<'_>,
+    sender: &Sender,
+    correlation: Correlation,
+    parsed: ParsedCommand,
+    language: Language,
+) -> Result<(Handled, Option<LeadId>), IngestError> {
+    let kind = parsed.command.kind();
+    let example = command::example(kind, language);
+    let Some(lead_id) = correlation.lead() else {
+        let problem = if correlation == Correlation::Tampered {
+            "the reply address of this mail has been altered, so it cannot act on a lead"
+        } else {
+            "leadbot could not tell which lead this reply is about: reply to the lead's \
+             notification, or add its tag, like ACCEPT L-1042"
+        };
+        return answerer
+            .refuse(tx, "no_lead", None, problem, &example)
+            .await;
+    };
+    let Some(lead) = leads::load(tx, lead_id).await? else {
+        let problem = format!("lead {lead_id} does not exist");
+        return answerer
+            .refuse(tx, "no_lead", None, &problem, &example)
+            .await;
+    };
+
+    let actor = match authorize(answerer.sender.as_str(), sender, &correlation, &lead, kind) {
+        Ok(actor) => actor,
+        Err(problem) => {
+            return answerer
+                .refuse(tx, "not_authorized", Some(lead_id), problem, "")
+                .await;
+        }
+    };
+    if let Err(problem) = check_registration(answerer.config, &parsed.command) {
+        return answerer
+            .refuse(tx, "command", Some(lead_id), &problem, &example)
+            .await;
+    }
+
+    let command_line = parsed.command.word().to_string();
+    let Some(action) = parsed.command.into_action() else {
+        // STATUS: the transcript of nothing done, showing where the lead stands.
+        let results = [CommandResult {
+            command: command_line,
+            result: pick(answerer.locale, "status shown below", "état ci-dessous"),
+            applied: true,
+        }];
+        answerer.confirm(tx, &lead, &results).await?;
+        return Ok((Handled::Answered("STATUS".into()), Some(lead_id)));
+    };
+    match act_in(tx, lead_id, &actor, action, answerer.now).await {
+        Ok(outcome) => {
+            notify::notices(tx, &answerer.config.bot, &outcome, answerer.now).await?;
+            let mut results = vec![CommandResult {
+                command: command_line.clone(),
+                result: format!(
+                    "{} {}",
+                    pick(answerer.locale, "lead is now", "la demande est maintenant"),
+                    outcome.lead.state
+                ),
+                applied: !outcome.changed_nothing(),
+            }];
+            results.extend(parsed.understood.iter().map(|u| CommandResult {
+                command: format!("{}: {}", u.field, u.written),
+                result: format!("→ {}", u.read_as),
+                applied: true,
+            }));
+            answerer.confirm(tx, &outcome.lead, &results).await?;
+            Ok((
+                Handled::Applied(format!("{command_line} on {lead_id}")),
+                Some(lead_id),
+            ))
+        }
+        Err(ActError::Store(error)) => Err(error.into()),
+        Err(refusal) => {
+            let next = allowed_next(&leads::load(tx, lead_id).await?.unwrap_or(lead));
+            let example = format!(
+                "{}: {}",
+                pick(
+                    answerer.locale,
+                    "Commands possible now",
+                    "Commandes possibles"
+                ),
+                next.join(", ")
+            );
+            answerer
+                .refuse(tx, "refused", Some(lead_id), &refusal.to_string(), &example)
+                .await
+        }
+    }
+}
+
+/// Token, sender and role must agree; a tag alone reads, never writes.
+fn authorize(
+    sender_email: &str,
+    sender: &Sender,
+    correlation: &Correlation,
+    lead: &Lead,
+    kind: CommandKind,
+) -> Result<Actor, &'static str> {
+    let reviewer_command = matches!(
+        kind,
+        CommandKind::Approve | CommandKind::Reject | CommandKind::Info
+    );
+    let reads_only = kind == CommandKind::Status;
+    match sender {
+        Sender::Reviewer if reviewer_command || reads_only => match correlation {
+            Correlation::Token(token) if token.contact_id == REVIEWER_CONTACT_ID => {
+                Ok(Actor::Reviewer {
+                    email: sender_email.to_string(),
+                })
+            }
+            Correlation::Thread(_) => Ok(Actor::Reviewer {
+                email: sender_email.to_string(),
+            }),
+            Correlation::Tag(_) if reads_only => Ok(Actor::Operator),
+            _ => Err("reviewers act by replying to the registration mail they received"),
+        },
+        Sender::Reviewer => Err("deal reviewers answer registrations with APPROVE, REJECT or INFO"),
+        Sender::Stranger => Err("this address is not a partner contact"),
+        Sender::Contact(contact) => {
+            if contact.partner_id != lead.partner_id {
+                return Err("this lead belongs to another partner: its contacts act on it");
+            }
+            if reviewer_command {
+                return Err("APPROVE, REJECT and INFO are for deal-registration reviewers");
+            }
+            let actor = Actor::Contact {
+                name: contact.name.clone(),
+                email: contact.email.clone(),
+                role: contact.role(),
+            };
+            match correlation {
+                _ if reads_only => Ok(actor),
+                Correlation::Token(token) if token.contact_id == contact.id => Ok(actor),
+                Correlation::Token(_) => Err(
+                    "this reply address was issued to another contact; reply from the address \
+                     that received the notification, or to your own copy of it",
+                ),
+                Correlation::Thread(_) => Ok(actor),
+                Correlation::Tag(_) => Err(
+                    "a lead tag alone cannot authorize a change: reply to the lead's notification \
+                     (its reply address carries your signed token)",
+                ),
+                Correlation::Tampered | Correlation::Nothing => {
+                    Err("this reply cannot be tied to a notification leadbot sent you")
+                }
+            }
+        }
+    }
+}
+
+/// With `registration_solutions` configured, REGISTER must name one of them.
+fn check_registration(config: &Config, command: &Command) -> Result<(), String> {
+    let Command::Register { fields } = command else {
+        return Ok(());
+    };
+    let eligible = &config.bot.registration_solutions;
+    if eligible.is_empty() {
+        return Ok(());
+    }
+    let named = fields
+        .iter()
+        .find(|(label, _)| label.eq_ignore_ascii_case("solution"))
+        .map(|(_, value)| value.trim().to_lowercase());
+    match named {
+        Some(solution) if eligible.iter().any(|e| e.to_lowercase() == solution) => Ok(()),
+        _ => Err(format!(
+            "deal registration needs a `Solution:` line naming an eligible solution ({})",
+            eligible.join(", ")
+        )),
+    }
+}
+
+async fn identify(
+    tx: &mut PgConnection,
+    config: &Config,
+    sender: &EmailAddress,
+) -> Result<Sender, IngestError> {
+    if config.bot.reviewers.contains(sender) {
+        return Ok(Sender::Reviewer);
+    }
+    Ok(match directory::contact_by_email(tx, sender).await? {
+        Some(contact) => Sender::Contact(contact),
+        None => Sender::Stranger,
+    })
+}
+
+async fn correlate(
+    tx: &mut PgConnection,
+    config: &Config,
+    mail: &InboundMail,
+    command_tag: Option<LeadId>,
+) -> Result<Correlation, IngestError> {
+    let bot = config.bot.address.as_str();
+    let secret = config.bot.secret.expose();
+    let recipients = mail
+        .to
+        .iter()
+        .chain(&mail.cc)
+        .map(|m| m.email.clone())
+        .chain(mail.delivered_to.iter().cloned());
+    let mut tampered = false;
+    for recipient in recipients {
+        if let Some(candidate) = plus_token(&recipient, bot) {
+            match token::verify(secret, &candidate) {
+                Ok(token) => return Ok(Correlation::Token(token)),
+                Err(_) => tampered = true,
+            }
+        }
+    }
+    if tampered {
+        return Ok(Correlation::Tampered);
+    }
+    let referenced: Vec<String> = mail
+        .in_reply_to
+        .iter()
+        .chain(mail.references.iter().rev())
+        .map(|id| id.trim_matches(['<', '>']).to_string())
+        .collect();
+    for id in &referenced {
+        let local = id.split('@').next().unwrap_or_default();
+        let candidate = local.split('.').next().unwrap_or_default();
+        if let Ok(token) = token::verify(secret, candidate) {
+            return Ok(Correlation::Token(token));
+        }
+    }
+    if let Some((lead, _recipient)) = outbox::sent_message(tx, &referenced).await? {
+        return Ok(Correlation::Thread(LeadId(lead)));
+    }
+    let tag = command_tag
+        .or_else(|| lead_tag(&mail.subject).and_then(|n| i64::try_from(n).ok().map(LeadId)));
+    Ok(tag.map_or(Correlation::Nothing, Correlation::Tag))
+}
+
+/// The receiving server's verdict: an Authentication-Results header from the trusted
+/// authserv-id saying DMARC passed, or DKIM passed for the sender's own domain.
+fn is_authenticated(mail: &InboundMail, sender: &EmailAddress, config: &Config) -> bool {
+    let Some(authserv) = config.bot.authserv_id.as_deref() else {
+        return false;
+    };
+    mail.authentication_results.iter().any(|header| {
+        let header = header.to_lowercase();
+        let trusted = header
+            .trim_start()
+            .split([';', ' '])
+            .next()
+            .is_some_and(|id| id == authserv.to_lowercase());
+        let dmarc = header.contains("dmarc=pass");
+        let dkim = header.split(';').any(|part| {
+            part.contains("dkim=pass") && part.contains(&format!("header.d={}", sender.domain()))
+        });
+        trusted && (dmarc || dkim)
+    })
+}
+
+impl Answerer<'_> {
+    fn recipient(&self) -> Recipient {
+        Recipient {
+            email: self.sender.clone(),
+            locale: self.locale,
+            contact_id: None,
+        }
+    }
+
+    /// Says what was wrong — unless this sender already had enough such answers this hour.
+    async fn refuse(
+        &self,
+        tx: &mut PgConnection,
+        kind: &str,
+        lead: Option<LeadId>,
+        problem: &str,
+        example: &str,
+    ) -> Result<(Handled, Option<LeadId>), IngestError> {
+        let per_hour = self.config.bot.error_answers_per_hour;
+        let allowed =
+            limits::allow_answer(tx, self.sender.as_str(), kind, per_hour, self.now).await?;
+        if !allowed {
+            return Ok((
+                Handled::Ignored(format!(
+                    "{problem} (no answer: rate limit for {kind} answers)"
+                )),
+                lead,
+            ));
+        }
+        let notification = Notification::ErrorAnswer {
+            lead,
+            problem,
+            written: &self.written,
+            example,
+        };
+        self.send(tx, &notification).await?;
+        Ok((Handled::Answered(problem.to_string()), lead))
+    }
+
+    async fn inform(
+        &self,
+        tx: &mut PgConnection,
+        lead: Option<LeadId>,
+        title: &str,
+        body: &str,
+    ) -> Result<(Handled, Option<LeadId>), IngestError> {
+        let notification = Notification::Information { lead, title, body };
+        self.send(tx, &notification).await?;
+        Ok((Handled::Answered(title.to_string()), lead))
+    }
+
+    async fn confirm(
+        &self,
+        tx: &mut PgConnection,
+        lead: &Lead,
+        results: &[CommandResult],
+    ) -> Result<(), IngestError> {
+        self.send(tx, &Notification::Confirmation { lead, results })
+            .await
+    }
+
+    async fn send(
+        &self,
+        tx: &mut PgConnection,
+        notification: &Notification<'_>,
+    ) -> Result<(), IngestError> {
+        notify::answer(
+            tx,
+            &self.config.bot,
+            &self.recipient(),
+            notification,
+            self.mail.message_id.as_deref(),
+            self.now,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// A LIST group: its English and French title and which leads belong to it.
+type ListGroup = (&'static str, &'static str, fn(&Lead) -> bool);
+
+/// The LIST answer: a partner's leads grouped as marketplace, qualified, favorites, archived.
+fn list_body(all: &[Lead], locale: Locale) -> String {
+    let fr = locale == Locale::Fr;
+    let groups: [ListGroup; 4] = [
+        (
+            "Marketplace (open)",
+            "Place de marché (ouvertes)",
+            |l: &Lead| l.state.is_open() && !l.kind.is_qualified(),
+        ),
+        (
+            "Qualified (open)",
+            "Qualifiées (ouvertes)",
+            |l: &Lead| l.state.is_open() && l.kind.is_qualified(),
+        ),
+        ("Favorites", "Favoris", |l: &Lead| l.favorite),
+        (
+            "Archived",
+            "Archivées",
+            |l: &Lead| l.state.is_closed(),
+        ),
+    ];
+    let mut out = String::new();
+    for (en, french, belongs) in &groups {
+        let members: Vec<&Lead> = all.iter().filter(|l| belongs(l)).take(50).collect();
+        out.push_str(&format!(
+            "{} ({})\n",
+            if fr { french } else { en },
+            members.len()
+        ));
+        for lead in members {
+            let customer = lead
+                .customer
+                .company
+                .clone()
+                .or_else(|| lead.customer.name.clone())
+                .unwrap_or_default();
+            let deadline = if lead.state == LeadState::Received {
+                format!(
+                    " — {} {}",
+                    if fr { "expire le" } else { "expires" },
+                    lead.expires_at.format("%Y-%m-%d")
+                )
+            } else {
+                String::new()
+            };
+            out.push_str(&format!(
+                "  {} {:<9} {customer}{deadline}\n",
+                lead.id, lead.state
+            ));
+        }
+        out.push('\n');
+    }
+    out.push_str(if fr {
+        "Répondez STATUT L-1042 pour le détail d'une demande."
+    } else {
+        "Reply STATUS L-1042 for one lead's details."
+    });
+    out
+}
+
+fn pick(locale: Locale, en: &str, fr: &str) -> String {
+    if locale == Locale::Fr { fr } else { en }.to_string()
+}
+
+fn shorten_lines(text: &str, max: usize) -> String {
+    let lines: Vec<&str> = text.lines().take(max + 1).collect();
+    if lines.len() > max {
+        format!("{}\n…", lines[..max].join("\n"))
+    } else {
+        lines.join("\n")
+    }
+}
