@@ -2,23 +2,11 @@
 
 mod support;
 
-use std::process::{Command, Output};
+use support::leadbot::{run as leadbot, stdout};
+
+use std::process::Output;
 
 use support::db::{SECRET, TestDb};
-
-fn leadbot(env: &[(String, String)], args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_leadbot"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .output()
-        .expect("run leadbot")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 /// A failed command says what is wrong on one line, exits non-zero and never panics.
 fn assert_one_line_error(output: &Output, expected: &str) {

@@ -3,36 +3,9 @@
 
 mod support;
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use support::leadbot::{deliver, run as leadbot};
 
 use support::db::{TestDb, seed_directory};
-
-fn deliver(env: &[(String, String)], raw: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_leadbot"))
-        .arg("deliver")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .env("LEADBOT_BOT_STAFF_DOMAINS", "microsoft.test")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run leadbot deliver");
-    child.stdin.take().unwrap().write_all(raw).unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn leadbot(env: &[(String, String)], args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_leadbot"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .output()
-        .expect("run leadbot")
-}
 
 fn rfi(message_id: &str, to: &str, body: &str) -> Vec<u8> {
     format!(

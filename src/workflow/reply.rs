@@ -500,17 +500,11 @@ fn list_body(all: &[Lead], locale: Locale) -> String {
             "Place de marché (ouvertes)",
             |l: &Lead| l.state.is_open() && !l.kind.is_qualified(),
         ),
-        (
-            "Qualified (open)",
-            "Qualifiées (ouvertes)",
-            |l: &Lead| l.state.is_open() && l.kind.is_qualified(),
-        ),
+        ("Qualified (open)", "Qualifiées (ouvertes)", |l: &Lead| {
+            l.state.is_open() && l.kind.is_qualified()
+        }),
         ("Favorites", "Favoris", |l: &Lead| l.favorite),
-        (
-            "Archived",
-            "Archivées",
-            |l: &Lead| l.state.is_closed(),
-        ),
+        ("Archived", "Archivées", |l: &Lead| l.state.is_closed()),
     ];
     let mut out = String::new();
     for (en, french, belongs) in &groups {

@@ -59,6 +59,7 @@ impl TestDb {
         vec![
             ("DATABASE_URL".into(), self.url.clone()),
             ("LEADBOT_BOT_SECRET".into(), SECRET.into()),
+            ("LEADBOT_BOT_STAFF_DOMAINS".into(), "microsoft.test".into()),
         ]
     }
 }

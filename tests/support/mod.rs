@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod db;
+pub mod leadbot;
 pub mod mailstack;
 
 #[allow(unused_imports)]
