@@ -1,7 +1,7 @@
 //! leadbot: partner leads and referrals, driven by email.
 //!
 //! The layers, from the inside out: [`domain`] (pure rules), [`mail`] (understanding and
-//! writing mail, no I/O), [`store`] (PostgreSQL), `transport` (IMAP, SMTP, MTA pipe),
+//! writing mail, no I/O), [`store`] (PostgreSQL), [`transport`] (IMAP, SMTP, MTA pipe),
 //! [`workflow`] (one message → one transaction; the outbox worker; the scheduler) and
 //! [`cli`] (the command line).
 

@@ -135,3 +135,15 @@ pub async fn raw_for_update(
         .await
         .doing("reading an inbound message")
 }
+
+/// How the message recorded under `key` ended (`applied`, `quarantined`, ...), if recorded.
+pub async fn outcome_by_key(
+    conn: &mut PgConnection,
+    key: &str,
+) -> Result<Option<String>, StoreError> {
+    sqlx::query_scalar("SELECT outcome FROM inbound_messages WHERE idempotency_key = $1")
+        .bind(key)
+        .fetch_optional(conn)
+        .await
+        .doing("reading how an inbound message ended")
+}

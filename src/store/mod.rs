@@ -1,10 +1,12 @@
 //! PostgreSQL: the only place that knows SQL. Queries are checked at run time (no build-time
 //! database needed) and every one of them is exercised by the tests in `tests/`.
 
+pub mod checkpoints;
 pub mod directory;
 pub mod inbound;
 pub mod leads;
 pub mod limits;
+pub mod locks;
 pub mod outbox;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -1,8 +1,10 @@
-//! Getting bytes to a mail server (or a folder). Transports know nothing of leads: they take
-//! an envelope and an RFC 5322 message and say whether it went, and if not, whether trying
-//! again later could help.
+//! Getting bytes to and from mail servers (or a folder). Transports know nothing of leads:
+//! outbound ones take an envelope and an RFC 5322 message and say whether it went, and if
+//! not, whether trying again later could help; `imap` fetches raw messages by UID and marks
+//! them done.
 
 pub mod file;
+pub mod imap;
 pub mod smtp;
 
 use std::sync::{Arc, Mutex};

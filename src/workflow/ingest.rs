@@ -111,7 +111,7 @@ pub fn idempotency_key(message_id: Option<&str>, raw: &[u8]) -> String {
 
 /// The Message-ID read straight from the header block, so even unparseable mail gets the
 /// same key every time it is delivered.
-fn quick_message_id(raw: &[u8]) -> Option<String> {
+pub fn quick_message_id(raw: &[u8]) -> Option<String> {
     let head_end = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")

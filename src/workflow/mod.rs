@@ -1,9 +1,11 @@
 //! Use cases: each one runs in one database transaction and knows nothing of transports,
-//! except the outbox worker, which hands queued mail to one.
+//! except the outbox worker, which hands queued mail to one, and the IMAP listener,
+//! which feeds ingest from a mailbox without looking inside the messages.
 
 pub mod act;
 pub mod explain;
 pub mod ingest;
+pub mod listener;
 pub mod notify;
 pub mod outbox;
 pub mod reply;

@@ -1,0 +1,686 @@
+//! IMAP: one selected mailbox of one account, seen as raw messages numbered by UID.
+//!
+//! This module speaks the protocol and nothing else: it connects (plain, STARTTLS or TLS),
+//! logs in, selects the mailbox and reports its UIDVALIDITY, lists the UIDs after a given
+//! one, fetches a message's bytes without marking it seen, marks it seen or moves it to a
+//! folder, and waits with IDLE until the mailbox changes. What the messages mean is the
+//! workflow's business.
+//!
+//! Every step has a time limit, so a server (or a network path) that goes silent becomes an
+//! error the caller can recover from by connecting again, never a hang.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use async_imap::error::Error as ProtocolError;
+use async_imap::extensions::idle::IdleResponse;
+use async_imap::types::UnsolicitedResponse;
+use async_imap::{Client, Session};
+use futures::TryStreamExt as _;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::ServerName;
+
+use crate::config::{ImapConfig, Security};
+
+/// While idling, a server that says nothing for this long is checked by ending IDLE (which
+/// needs an answer). Dovecot says "Still here" every 2 minutes, so on a live connection this
+/// never fires; on a dead one it turns silence into an error within minutes, not at the
+/// next IDLE renewal.
+const IDLE_SILENCE_LIMIT: Duration = Duration::from_secs(5 * 60);
+
+/// How often a server without IDLE is asked for new mail.
+const POLL_INTERVAL_WITHOUT_IDLE: Duration = Duration::from_secs(30);
+
+/// Leaving (DONE after a stop, LOGOUT) is a courtesy: a server that does not answer
+/// quickly must not hold up a shutdown.
+const GOODBYE_LIMIT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImapError {
+    #[error("cannot connect to the IMAP server at {address}")]
+    Connect {
+        address: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("`{host}` is not a name a TLS certificate can be checked against")]
+    TlsName { host: String },
+    #[error("the IMAP server {host} did not start TLS (STARTTLS)")]
+    StartTls {
+        host: String,
+        #[source]
+        source: ProtocolError,
+    },
+    #[error("cannot set up TLS")]
+    TlsSetup {
+        #[source]
+        source: rustls::Error,
+    },
+    #[error("TLS handshake with the IMAP server {host} failed")]
+    Tls {
+        host: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("the IMAP server refused the login of {username}")]
+    Login {
+        username: String,
+        #[source]
+        source: ProtocolError,
+    },
+    #[error("cannot open the IMAP mailbox {mailbox:?}")]
+    Select {
+        mailbox: String,
+        #[source]
+        source: ProtocolError,
+    },
+    #[error(
+        "the IMAP server reports no UIDVALIDITY for {mailbox:?}, so its UIDs cannot be trusted \
+         from one session to the next"
+    )]
+    NoUidValidity { mailbox: String },
+    #[error("{folder:?} cannot be used as an IMAP folder name (line breaks are not allowed)")]
+    FolderName { folder: String },
+    #[error("IMAP error while {doing}")]
+    Command {
+        doing: &'static str,
+        #[source]
+        source: ProtocolError,
+    },
+    #[error("the IMAP server did not answer within {after:?} while {doing}")]
+    TimedOut {
+        doing: &'static str,
+        after: Duration,
+    },
+}
+
+impl ImapError {
+    /// Worth connecting again later. False for what only a change of configuration (or of
+    /// the server's) can fix: a refused login, a missing mailbox, a refused certificate.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Connect { .. } | Self::Command { .. } | Self::TimedOut { .. } => true,
+            // rustls reports a refused certificate (or protocol) as InvalidData.
+            Self::Tls { source, .. } => source.kind() != io::ErrorKind::InvalidData,
+            Self::StartTls { source, .. }
+            | Self::Login { source, .. }
+            | Self::Select { source, .. } => !refused_for_good(source),
+            Self::TlsName { .. }
+            | Self::TlsSetup { .. }
+            | Self::NoUidValidity { .. }
+            | Self::FolderName { .. } => false,
+        }
+    }
+}
+
+/// A NO or BAD answer is final, unless the server says it is temporarily UNAVAILABLE
+/// (RFC 5530), as Dovecot does when its authentication backend is down.
+fn refused_for_good(error: &ProtocolError) -> bool {
+    match error {
+        ProtocolError::No(text) | ProtocolError::Bad(text) => {
+            !text.to_ascii_uppercase().contains("UNAVAILABLE")
+        }
+        _ => false,
+    }
+}
+
+/// Why `wait_for_change` returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wakeup<S> {
+    /// The server reported a change (usually EXISTS: new mail).
+    MailboxChanged,
+    /// The longest wait passed (IDLE must be renewed), or the line was checked after a long
+    /// silence: look for new mail, then wait again.
+    Renew,
+    /// The caller's stop future finished first; it carries that future's output.
+    Stopped(S),
+}
+
+/// What the server can do beyond IMAP4rev1, from its CAPABILITY answer after login.
+#[derive(Debug, Clone, Copy, Default)]
+struct Capabilities {
+    idle: bool,
+    move_command: bool,
+    uidplus: bool,
+}
+
+/// A logged-in session with one mailbox selected (read-write).
+pub struct ImapMailbox {
+    session: Session<MailStream>,
+    mailbox: String,
+    uid_validity: u32,
+    capabilities: Capabilities,
+    step_timeout: Duration,
+    /// Folders already found or created in this session.
+    known_folders: HashSet<String>,
+    /// The server announced new messages (EXISTS) alongside an answer to another command.
+    new_mail_reported: bool,
+}
+
+impl fmt::Debug for ImapMailbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ImapMailbox")
+            .field("mailbox", &self.mailbox)
+            .field("uid_validity", &self.uid_validity)
+            .field("capabilities", &self.capabilities)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ImapMailbox {
+    /// Connects, secures the connection as configured, logs in and selects
+    /// `config.mailbox`. Each step may take up to `step_timeout`.
+    pub async fn connect(config: &ImapConfig, step_timeout: Duration) -> Result<Self, ImapError> {
+        let address = format!("{}:{}", config.host, config.port);
+        let tcp = within(
+            step_timeout,
+            "connecting",
+            TcpStream::connect((config.host.as_str(), config.port)),
+        )
+        .await?
+        .map_err(|source| ImapError::Connect {
+            address: address.clone(),
+            source,
+        })?;
+        // IMAP is a conversation of short lines; don't let Nagle hold them back.
+        let _ = tcp.set_nodelay(true);
+
+        let stream = match config.security {
+            Security::Tls => tls_handshake(tcp, &config.host, step_timeout).await?,
+            Security::None | Security::StartTls => MailStream::Plain(tcp),
+        };
+        let mut client = Client::new(stream);
+        let greeting = step(step_timeout, "reading the server greeting", async {
+            client.read_response().await.map_err(ProtocolError::from)
+        })
+        .await?;
+        if greeting.is_none() {
+            return Err(ImapError::Command {
+                doing: "reading the server greeting",
+                source: ProtocolError::ConnectionLost,
+            });
+        }
+        if config.security == Security::StartTls {
+            within(
+                step_timeout,
+                "asking for STARTTLS",
+                client.run_command_and_check_ok("STARTTLS", None),
+            )
+            .await?
+            .map_err(|source| ImapError::StartTls {
+                host: config.host.clone(),
+                source,
+            })?;
+            // Whatever the server sent before the handshake is dropped with the old
+            // client, as RFC 3501 asks (no greeting follows STARTTLS).
+            let stream = match client.into_inner() {
+                MailStream::Plain(tcp) => tls_handshake(tcp, &config.host, step_timeout).await?,
+                secured => secured,
+            };
+            client = Client::new(stream);
+        }
+
+        let login = async {
+            client
+                .login(&config.username, config.password.expose())
+                .await
+                .map_err(|(source, _client)| source)
+        };
+        let mut session = within(step_timeout, "logging in", login)
+            .await?
+            .map_err(|source| ImapError::Login {
+                username: config.username.clone(),
+                source,
+            })?;
+
+        let capabilities = step(
+            step_timeout,
+            "asking for capabilities",
+            session.capabilities(),
+        )
+        .await?;
+        let capabilities = Capabilities {
+            idle: capabilities.has_str("IDLE"),
+            move_command: capabilities.has_str("MOVE"),
+            uidplus: capabilities.has_str("UIDPLUS"),
+        };
+
+        let selected = within(
+            step_timeout,
+            "selecting the mailbox",
+            session.select(&config.mailbox),
+        )
+        .await?
+        .map_err(|source| ImapError::Select {
+            mailbox: config.mailbox.clone(),
+            source,
+        })?;
+        let uid_validity = selected
+            .uid_validity
+            .ok_or_else(|| ImapError::NoUidValidity {
+                mailbox: config.mailbox.clone(),
+            })?;
+
+        let mut mailbox = Self {
+            session,
+            mailbox: config.mailbox.clone(),
+            uid_validity,
+            capabilities,
+            step_timeout,
+            known_folders: HashSet::new(),
+            new_mail_reported: false,
+        };
+        mailbox.note_unsolicited();
+        Ok(mailbox)
+    }
+
+    /// The selected mailbox's name.
+    pub fn name(&self) -> &str {
+        &self.mailbox
+    }
+
+    /// UIDs are only meaningful together with this number: when it changes, the server has
+    /// renumbered the mailbox and every stored UID is void.
+    pub fn uid_validity(&self) -> u32 {
+        self.uid_validity
+    }
+
+    /// The server waits for mail with IDLE (else `wait_for_change` polls).
+    pub fn supports_idle(&self) -> bool {
+        self.capabilities.idle
+    }
+
+    /// The UIDs of the messages after `last_uid`, ascending.
+    pub async fn uids_after(&mut self, last_uid: u32) -> Result<Vec<u32>, ImapError> {
+        let Some(first) = last_uid.checked_add(1) else {
+            return Ok(Vec::new());
+        };
+        let found = step(
+            self.step_timeout,
+            "searching for new messages",
+            self.session.uid_search(format!("UID {first}:*")),
+        )
+        .await?;
+        self.note_unsolicited();
+        // `N:*` always includes the newest message, even when its UID is below N.
+        let mut uids: Vec<u32> = found.into_iter().filter(|uid| *uid > last_uid).collect();
+        uids.sort_unstable();
+        Ok(uids)
+    }
+
+    /// The raw bytes of message `uid`, fetched without setting \Seen; `None` if it is gone
+    /// (expunged by another client since it was listed).
+    pub async fn fetch(&mut self, uid: u32) -> Result<Option<Vec<u8>>, ImapError> {
+        let session = &mut self.session;
+        let fetched = step(self.step_timeout, "fetching a message", async move {
+            let answers = session
+                .uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
+                .await?;
+            answers.try_collect::<Vec<_>>().await
+        })
+        .await?;
+        self.note_unsolicited();
+        // Other messages' flag changes may come along; keep only the one asked for.
+        Ok(fetched
+            .iter()
+            .find(|answer| answer.uid == Some(uid))
+            .and_then(|answer| answer.body())
+            .map(<[u8]>::to_vec))
+    }
+
+    /// Sets \Seen on message `uid`: done with it.
+    pub async fn mark_seen(&mut self, uid: u32) -> Result<(), ImapError> {
+        self.add_flag(uid, "\\Seen", "marking a message seen").await
+    }
+
+    /// Moves message `uid` into `folder`, creating the folder if it does not exist. Servers
+    /// without MOVE get COPY, \Deleted and EXPUNGE (UID EXPUNGE of just this message when
+    /// they have UIDPLUS).
+    pub async fn move_to_folder(&mut self, uid: u32, folder: &str) -> Result<(), ImapError> {
+        self.ensure_folder(folder).await?;
+        let timeout = self.step_timeout;
+        if self.capabilities.move_command {
+            step(
+                timeout,
+                "moving a message",
+                self.session.uid_mv(uid.to_string(), folder),
+            )
+            .await?;
+        } else {
+            step(
+                timeout,
+                "copying a message",
+                self.session.uid_copy(uid.to_string(), folder),
+            )
+            .await?;
+            self.add_flag(uid, "\\Deleted", "marking a copied message deleted")
+                .await?;
+            let (session, uidplus) = (&mut self.session, self.capabilities.uidplus);
+            step(timeout, "expunging a copied message", async move {
+                if uidplus {
+                    let gone = session.uid_expunge(uid.to_string()).await?;
+                    gone.try_collect::<Vec<_>>().await.map(|_| ())
+                } else {
+                    let gone = session.expunge().await?;
+                    gone.try_collect::<Vec<_>>().await.map(|_| ())
+                }
+            })
+            .await?;
+        }
+        self.note_unsolicited();
+        Ok(())
+    }
+
+    /// True once after the server announced new messages (EXISTS) alongside the answer to
+    /// some other command. A server announces each new message once: if it did so while we
+    /// were busy, IDLE will not tell us again, so look before idling.
+    pub fn take_new_mail_report(&mut self) -> bool {
+        self.note_unsolicited();
+        std::mem::take(&mut self.new_mail_reported)
+    }
+
+    /// Waits until the mailbox changes, `longest` passes, or `stop` finishes — whichever
+    /// comes first — then leaves IDLE so that commands can be sent again. `longest` should
+    /// stay below 29 minutes (RFC 2177: servers may drop a client idle for 30).
+    pub async fn wait_for_change<S>(
+        self,
+        longest: Duration,
+        stop: impl Future<Output = S>,
+    ) -> Result<(Self, Wakeup<S>), ImapError> {
+        if !self.capabilities.idle {
+            let wakeup = tokio::select! {
+                biased;
+                stopped = stop => Wakeup::Stopped(stopped),
+                () = tokio::time::sleep(longest.min(POLL_INTERVAL_WITHOUT_IDLE)) => Wakeup::Renew,
+            };
+            return Ok((self, wakeup));
+        }
+        let Self {
+            session,
+            mailbox,
+            uid_validity,
+            capabilities,
+            step_timeout,
+            known_folders,
+            new_mail_reported,
+        } = self;
+        let mut idle = session.idle();
+        step(step_timeout, "starting IDLE", idle.init()).await?;
+        let (wait, interrupt) = idle.wait_with_timeout(longest.min(IDLE_SILENCE_LIMIT));
+        let wakeup = tokio::select! {
+            biased;
+            stopped = stop => Wakeup::Stopped(stopped),
+            answer = tokio::time::timeout(longest, wait) => match answer {
+                Err(_our_time_is_up) => Wakeup::Renew,
+                Ok(Ok(IdleResponse::NewData(_))) => Wakeup::MailboxChanged,
+                Ok(Ok(IdleResponse::Timeout)) => Wakeup::Renew,
+                // We never interrupt it: the server closed the connection.
+                Ok(Ok(IdleResponse::ManualInterrupt)) => {
+                    return Err(ImapError::Command {
+                        doing: "waiting in IDLE",
+                        source: ProtocolError::ConnectionLost,
+                    });
+                }
+                Ok(Err(source)) => {
+                    return Err(ImapError::Command { doing: "waiting in IDLE", source });
+                }
+            },
+        };
+        // Dropping the interrupt ends the wait; it had to live until the wait was over.
+        drop(interrupt);
+        let done_limit = match wakeup {
+            Wakeup::Stopped(_) => step_timeout.min(GOODBYE_LIMIT),
+            Wakeup::MailboxChanged | Wakeup::Renew => step_timeout,
+        };
+        let session = step(done_limit, "ending IDLE", idle.done()).await?;
+        let mut mailbox = Self {
+            session,
+            mailbox,
+            uid_validity,
+            capabilities,
+            step_timeout,
+            known_folders,
+            new_mail_reported,
+        };
+        mailbox.note_unsolicited();
+        Ok((mailbox, wakeup))
+    }
+
+    /// Says goodbye to the server (best effort: the connection closes either way).
+    pub async fn logout(mut self) -> Result<(), ImapError> {
+        let limit = self.step_timeout.min(GOODBYE_LIMIT);
+        step(limit, "logging out", self.session.logout()).await
+    }
+
+    async fn add_flag(
+        &mut self,
+        uid: u32,
+        flag: &str,
+        doing: &'static str,
+    ) -> Result<(), ImapError> {
+        let session = &mut self.session;
+        let change = format!("+FLAGS.SILENT ({flag})");
+        step(self.step_timeout, doing, async move {
+            // The answers must be read to the end, or the next command would read them.
+            let answers = session.uid_store(uid.to_string(), &change).await?;
+            answers.try_collect::<Vec<_>>().await.map(|_| ())
+        })
+        .await?;
+        self.note_unsolicited();
+        Ok(())
+    }
+
+    async fn ensure_folder(&mut self, folder: &str) -> Result<(), ImapError> {
+        if self.known_folders.contains(folder) {
+            return Ok(());
+        }
+        let pattern = quoted(folder)?;
+        let session = &mut self.session;
+        let listed = step(self.step_timeout, "looking for a folder", async {
+            let names = session.list(Some(""), Some(&pattern)).await?;
+            names.try_collect::<Vec<_>>().await
+        })
+        .await?;
+        if !listed.iter().any(|name| name.name() == folder) {
+            step(
+                self.step_timeout,
+                "creating a folder",
+                self.session.create(folder),
+            )
+            .await?;
+            tracing::info!(folder, "created the IMAP folder");
+        }
+        self.note_unsolicited();
+        self.known_folders.insert(folder.to_string());
+        Ok(())
+    }
+
+    /// Reads what the server said on the side (EXISTS, EXPUNGE, ...). The channel holding it
+    /// is bounded and drops what does not fit, so it is emptied after every command.
+    fn note_unsolicited(&mut self) {
+        while let Ok(response) = self.session.unsolicited_responses.try_recv() {
+            if matches!(
+                response,
+                UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_)
+            ) {
+                self.new_mail_reported = true;
+            }
+        }
+    }
+}
+
+/// `folder` as an IMAP quoted string (LIST takes its pattern verbatim).
+fn quoted(folder: &str) -> Result<String, ImapError> {
+    if folder.contains(['\r', '\n']) {
+        return Err(ImapError::FolderName {
+            folder: folder.to_string(),
+        });
+    }
+    Ok(format!(
+        "\"{}\"",
+        folder.replace('\\', "\\\\").replace('"', "\\\"")
+    ))
+}
+
+/// Runs one protocol step with a time limit.
+async fn step<T>(
+    limit: Duration,
+    doing: &'static str,
+    work: impl Future<Output = Result<T, ProtocolError>>,
+) -> Result<T, ImapError> {
+    within(limit, doing, work)
+        .await?
+        .map_err(|source| ImapError::Command { doing, source })
+}
+
+async fn within<T>(
+    limit: Duration,
+    doing: &'static str,
+    work: impl Future<Output = T>,
+) -> Result<T, ImapError> {
+    tokio::time::timeout(limit, work)
+        .await
+        .map_err(|_| ImapError::TimedOut {
+            doing,
+            after: limit,
+        })
+}
+
+async fn tls_handshake(
+    tcp: TcpStream,
+    host: &str,
+    limit: Duration,
+) -> Result<MailStream, ImapError> {
+    let server_name = ServerName::try_from(host.to_string()).map_err(|_| ImapError::TlsName {
+        host: host.to_string(),
+    })?;
+    let tls = within(
+        limit,
+        "negotiating TLS",
+        tls_connector()?.connect(server_name, tcp),
+    )
+    .await?
+    .map_err(|source| ImapError::Tls {
+        host: host.to_string(),
+        source,
+    })?;
+    Ok(MailStream::Tls(Box::new(tls)))
+}
+
+/// Verifies servers against the Mozilla root certificates (webpki-roots, already built for
+/// lettre's SMTP). The crypto provider is named explicitly: two are compiled in (lettre
+/// brings ring, tokio-rustls aws-lc-rs), and rustls refuses to guess between them.
+fn tls_connector() -> Result<TlsConnector, ImapError> {
+    let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|source| ImapError::TlsSetup { source })?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(TlsConnector::from(Arc::new(config)))
+}
+
+/// The connection under the IMAP session: plain TCP (also before STARTTLS) or TLS.
+#[derive(Debug)]
+enum MailStream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for MailStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(tcp) => Pin::new(tcp).poll_read(cx, buf),
+            Self::Tls(tls) => Pin::new(tls.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for MailStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Self::Plain(tcp) => Pin::new(tcp).poll_write(cx, buf),
+            Self::Tls(tls) => Pin::new(tls.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(tcp) => Pin::new(tcp).poll_flush(cx),
+            Self::Tls(tls) => Pin::new(tls.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(tcp) => Pin::new(tcp).poll_shutdown(cx),
+            Self::Tls(tls) => Pin::new(tls.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folder_names_are_quoted_for_list() {
+        assert_eq!(quoted("Quarantine").unwrap(), "\"Quarantine\"");
+        assert_eq!(quoted("a \"b\" \\c").unwrap(), "\"a \\\"b\\\" \\\\c\"");
+        assert!(matches!(
+            quoted("evil\r\nA1 DELETE INBOX"),
+            Err(ImapError::FolderName { .. })
+        ));
+    }
+
+    #[test]
+    fn refusals_are_final_unless_the_server_is_unavailable() {
+        let refused = ImapError::Login {
+            username: "bot".into(),
+            source: ProtocolError::No("code: None, info: Some(\"Authentication failed.\")".into()),
+        };
+        assert!(!refused.is_transient());
+        let unavailable = ImapError::Login {
+            username: "bot".into(),
+            source: ProtocolError::No(
+                "code: None, info: Some(\"[UNAVAILABLE] Temporary authentication failure.\")"
+                    .into(),
+            ),
+        };
+        assert!(unavailable.is_transient());
+        let dropped = ImapError::Command {
+            doing: "fetching a message",
+            source: ProtocolError::ConnectionLost,
+        };
+        assert!(dropped.is_transient());
+        let bad_certificate = ImapError::Tls {
+            host: "mail.test".into(),
+            source: io::Error::new(io::ErrorKind::InvalidData, "invalid peer certificate"),
+        };
+        assert!(!bad_certificate.is_transient());
+    }
+
+    #[test]
+    fn the_tls_connector_builds_with_the_bundled_roots() {
+        assert!(tls_connector().is_ok());
+    }
+}

@@ -1,0 +1,694 @@
+//! The IMAP listener: turns the bot's mailbox into ingested messages, one at a time, in UID
+//! order, and never loses one.
+//!
+//! The rules it keeps:
+//! - One listener per mailbox across all processes: it listens only while holding the
+//!   PostgreSQL advisory lock `hashtext('imap:' || mailbox)` on a dedicated connection.
+//!   Others stand by and take over within seconds of the holder going away (a dead
+//!   process's connection closes, and PostgreSQL releases its lock).
+//! - The checkpoint (UIDVALIDITY, last UID) lives in PostgreSQL. After every (re)connect the
+//!   listener reads it and fetches every UID after it, so mail that arrived while nobody
+//!   listened is caught up. A new UIDVALIDITY voids the stored UIDs: the whole mailbox is
+//!   read again, and ingest recognizes what it already recorded.
+//! - A message is marked done on the server only after its transaction committed: first
+//!   the checkpoint advances, then the message gets \Seen — or, if ingest quarantined it,
+//!   it moves to the quarantine folder. A crash in between costs a repeated, harmless
+//!   ingest, never a lost message.
+//! - Between catch-ups it waits with IDLE, renewed before the 29-minute limit of RFC 2177.
+//! - Any I/O error or database error ends the session; the listener connects again after a
+//!   capped exponential backoff with jitter. Only what no retry can fix (a refused login, a
+//!   missing mailbox, a refused certificate) ends it with an error.
+//! - A shutdown signal is honoured between messages: the one in flight is finished.
+
+use std::error::Error as StdError;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use rand::Rng as _;
+use sqlx::PgPool;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::{Config, ImapConfig};
+use crate::store::checkpoints::{self, Checkpoint};
+use crate::store::inbound::{self, Outcome};
+use crate::store::locks::LockConnection;
+use crate::store::{Doing, StoreError};
+use crate::transport::imap::{ImapError, ImapMailbox, Wakeup};
+use crate::workflow::ingest::{Handled, IngestError, idempotency_key, ingest, quick_message_id};
+
+/// Timing knobs; the defaults suit production, tests shorten them.
+#[derive(Debug, Clone)]
+pub struct ListenerOptions {
+    /// The longest single IDLE before it is ended and issued again (RFC 2177: servers may
+    /// log out a client idle for 30 minutes).
+    pub idle_renewal: Duration,
+    /// The first wait before connecting again after an error; it doubles up to `reconnect_max`.
+    pub reconnect_first: Duration,
+    pub reconnect_max: Duration,
+    /// How often a listener on standby tries to take the mailbox's lock.
+    pub standby_retry: Duration,
+    /// How often the held lock's connection is checked; a dead one means the lock is gone.
+    pub lock_check: Duration,
+    /// The longest any single IMAP step (connect, login, fetch, ...) may take.
+    pub imap_step_timeout: Duration,
+}
+
+impl Default for ListenerOptions {
+    fn default() -> Self {
+        Self {
+            idle_renewal: Duration::from_secs(25 * 60),
+            reconnect_first: Duration::from_secs(1),
+            reconnect_max: Duration::from_secs(60),
+            standby_retry: Duration::from_secs(3),
+            lock_check: Duration::from_secs(5),
+            imap_step_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Counters the daemon can show (health, metrics). Shared with the running listener.
+#[derive(Debug, Default)]
+pub struct ListenerStats {
+    reconnects: AtomicU64,
+    ingested: AtomicU64,
+    duplicates: AtomicU64,
+    quarantined: AtomicU64,
+    idle_wakeups: AtomicU64,
+    locks_taken: AtomicU64,
+    holds_lock: AtomicBool,
+    waiting_for_mail: AtomicBool,
+}
+
+/// A copy of the counters at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ListenerStatsSnapshot {
+    /// Sessions that ended in an error and were started again after a backoff.
+    pub reconnects: u64,
+    /// Messages newly recorded by ingest (quarantined ones included).
+    pub ingested: u64,
+    /// Messages ingest had already recorded (a resync, or a crash before \Seen).
+    pub duplicates: u64,
+    /// Messages moved to the quarantine folder.
+    pub quarantined: u64,
+    /// Times IDLE reported a change in the mailbox.
+    pub idle_wakeups: u64,
+    /// Times this listener took the mailbox's lock (more than once: it lost it meanwhile).
+    pub locks_taken: u64,
+    /// This listener holds the mailbox's lock (it is the active one, not on standby).
+    pub holds_lock: bool,
+    /// Caught up and waiting for new mail (in IDLE, or between polls without it).
+    pub waiting_for_mail: bool,
+}
+
+impl ListenerStats {
+    pub fn snapshot(&self) -> ListenerStatsSnapshot {
+        ListenerStatsSnapshot {
+            reconnects: self.reconnects.load(Ordering::Relaxed),
+            ingested: self.ingested.load(Ordering::Relaxed),
+            duplicates: self.duplicates.load(Ordering::Relaxed),
+            quarantined: self.quarantined.load(Ordering::Relaxed),
+            idle_wakeups: self.idle_wakeups.load(Ordering::Relaxed),
+            locks_taken: self.locks_taken.load(Ordering::Relaxed),
+            holds_lock: self.holds_lock.load(Ordering::Relaxed),
+            waiting_for_mail: self.waiting_for_mail.load(Ordering::Relaxed),
+        }
+    }
+
+    fn count(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ListenerError {
+    #[error("no [imap] section in the configuration: the listener has no mailbox to watch")]
+    NotConfigured,
+    #[error("IMAP listener for mailbox {mailbox:?}")]
+    Imap {
+        mailbox: String,
+        #[source]
+        source: ImapError,
+    },
+    #[error("IMAP listener for mailbox {mailbox:?}")]
+    Store {
+        mailbox: String,
+        #[source]
+        source: StoreError,
+    },
+    #[error("IMAP listener for mailbox {mailbox:?}")]
+    Ingest {
+        mailbox: String,
+        #[source]
+        source: IngestError,
+    },
+}
+
+impl ListenerError {
+    /// Worth trying again later. Database and ingest errors always are: the message that
+    /// met one stays unflagged on the server and is fetched again.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::NotConfigured => false,
+            Self::Imap { source, .. } => source.is_transient(),
+            Self::Store { .. } | Self::Ingest { .. } => true,
+        }
+    }
+}
+
+/// Listens to `config.imap.mailbox` until `shutdown` turns true (or its sender is dropped).
+/// Returns an error only for what retrying cannot fix.
+pub async fn run_listener(
+    pool: PgPool,
+    config: Arc<Config>,
+    shutdown: watch::Receiver<bool>,
+    stats: Arc<ListenerStats>,
+) -> Result<(), ListenerError> {
+    run_listener_with(pool, config, ListenerOptions::default(), shutdown, stats).await
+}
+
+/// [`run_listener`] with explicit timing options.
+pub async fn run_listener_with(
+    pool: PgPool,
+    config: Arc<Config>,
+    options: ListenerOptions,
+    mut shutdown: watch::Receiver<bool>,
+    stats: Arc<ListenerStats>,
+) -> Result<(), ListenerError> {
+    let imap = config.imap.clone().ok_or(ListenerError::NotConfigured)?;
+    let listener = Listener {
+        source: format!("imap:{}", imap.mailbox),
+        pool,
+        config,
+        imap,
+        options,
+        stats,
+    };
+    listener.run(&mut shutdown).await
+}
+
+/// Why listening ended without an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    Shutdown,
+    /// The advisory lock's connection died: another process may be listening now.
+    LockLost,
+}
+
+/// What ends one session; whether it ends the listener is `is_transient`'s call.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error(transparent)]
+    Imap(#[from] ImapError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+}
+
+impl Failure {
+    fn into_listener_error(self, mailbox: &str) -> ListenerError {
+        let mailbox = mailbox.to_string();
+        match self {
+            Self::Imap(source) => ListenerError::Imap { mailbox, source },
+            Self::Store(source) => ListenerError::Store { mailbox, source },
+            Self::Ingest(source) => ListenerError::Ingest { mailbox, source },
+        }
+    }
+}
+
+struct Listener {
+    pool: PgPool,
+    config: Arc<Config>,
+    imap: ImapConfig,
+    options: ListenerOptions,
+    stats: Arc<ListenerStats>,
+    /// How ingest records where messages came from: `imap:<mailbox>`.
+    source: String,
+}
+
+impl Listener {
+    async fn run(&self, shutdown: &mut watch::Receiver<bool>) -> Result<(), ListenerError> {
+        let mailbox = self.imap.mailbox.as_str();
+        loop {
+            let Some(mut lock) = self.take_lock(shutdown).await else {
+                return Ok(());
+            };
+            tracing::info!(mailbox, "holding the mailbox lock: listening");
+            ListenerStats::count(&self.stats.locks_taken);
+            self.stats.holds_lock.store(true, Ordering::Relaxed);
+            let ended = self.listen_while_locked(&mut lock, shutdown).await;
+            self.stats.holds_lock.store(false, Ordering::Relaxed);
+            lock.release().await;
+            match ended {
+                Ok(Ended::Shutdown) => {
+                    tracing::info!(mailbox, "IMAP listener stopped");
+                    return Ok(());
+                }
+                Ok(Ended::LockLost) => {
+                    tracing::warn!(mailbox, "lost the mailbox lock; standing by");
+                }
+                Err(failure) => return Err(failure.into_listener_error(mailbox)),
+            }
+        }
+    }
+
+    /// Waits until this process holds the mailbox's lock; `None` if asked to stop first.
+    async fn take_lock(&self, shutdown: &mut watch::Receiver<bool>) -> Option<HeldLock> {
+        let mailbox = self.imap.mailbox.as_str();
+        let lock_name = format!("imap:{mailbox}");
+        let mut connection: Option<LockConnection> = None;
+        let mut said_standing_by = false;
+        loop {
+            if stop_is_requested(shutdown) {
+                return None;
+            }
+            let attempt = match connection.take() {
+                Some(open) => Ok(open),
+                None => {
+                    LockConnection::connect(self.config.database_url.expose(), lock_name.clone())
+                        .await
+                }
+            };
+            match attempt {
+                Ok(mut open) => match open.try_lock().await {
+                    Ok(true) => return Some(HeldLock::keep(open, self.options.lock_check)),
+                    Ok(false) => {
+                        if !said_standing_by {
+                            tracing::info!(
+                                mailbox,
+                                "another process listens to this mailbox; standing by"
+                            );
+                            said_standing_by = true;
+                        }
+                        connection = Some(open);
+                    }
+                    Err(error) => tracing::warn!(
+                        mailbox,
+                        error = %chain(&error),
+                        "cannot take the mailbox lock; trying again"
+                    ),
+                },
+                Err(error) => tracing::warn!(
+                    mailbox,
+                    error = %chain(&error),
+                    "cannot reach PostgreSQL for the mailbox lock; trying again"
+                ),
+            }
+            tokio::select! {
+                biased;
+                () = stop_requested(shutdown) => return None,
+                () = tokio::time::sleep(self.options.standby_retry) => {}
+            }
+        }
+    }
+
+    /// Sessions one after another, with a backoff after each failure, for as long as the
+    /// lock is held.
+    async fn listen_while_locked(
+        &self,
+        lock: &mut HeldLock,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<Ended, Failure> {
+        let mut backoff = Backoff::new(self.options.reconnect_first, self.options.reconnect_max);
+        loop {
+            let failure = match self.session(lock, shutdown, &mut backoff).await {
+                Ok(ended) => return Ok(ended),
+                Err(failure) if is_transient(&failure) => failure,
+                Err(failure) => return Err(failure),
+            };
+            let delay = backoff.next_delay();
+            ListenerStats::count(&self.stats.reconnects);
+            tracing::warn!(
+                mailbox = self.imap.mailbox.as_str(),
+                error = %chain(&failure),
+                retry_in = ?delay,
+                "IMAP session interrupted; connecting again"
+            );
+            tokio::select! {
+                biased;
+                () = stop_requested(shutdown) => return Ok(Ended::Shutdown),
+                () = lock.lost() => return Ok(Ended::LockLost),
+                () = tokio::time::sleep(delay) => {}
+            }
+        }
+    }
+
+    /// One IMAP connection: catch up from the checkpoint, then IDLE and catch up on every
+    /// change, until stopped or until something fails.
+    async fn session(
+        &self,
+        lock: &mut HeldLock,
+        shutdown: &mut watch::Receiver<bool>,
+        backoff: &mut Backoff,
+    ) -> Result<Ended, Failure> {
+        let connecting = ImapMailbox::connect(&self.imap, self.options.imap_step_timeout);
+        let mut mailbox = tokio::select! {
+            biased;
+            () = stop_requested(shutdown) => return Ok(Ended::Shutdown),
+            () = lock.lost() => return Ok(Ended::LockLost),
+            connected = connecting => connected?,
+        };
+        let mut place = self.resume_point(mailbox.uid_validity()).await?;
+        tracing::info!(
+            mailbox = mailbox.name(),
+            uid_validity = place.uid_validity,
+            last_uid = place.last_uid,
+            idle = mailbox.supports_idle(),
+            "connected to the IMAP mailbox"
+        );
+        loop {
+            // Catch up: every message after the checkpoint, oldest first. New mail the
+            // server mentioned meanwhile is looked for before idling.
+            loop {
+                for uid in mailbox.uids_after(place.last_uid).await? {
+                    if let Some(ended) = interruption(lock, shutdown) {
+                        let _ = mailbox.logout().await;
+                        return Ok(ended);
+                    }
+                    self.handle(&mut mailbox, uid, &mut place).await?;
+                }
+                if !mailbox.take_new_mail_report() {
+                    break;
+                }
+            }
+            // Caught up over a working connection: the next failure starts a fresh backoff.
+            backoff.reset();
+            let stop = async {
+                tokio::select! {
+                    biased;
+                    () = stop_requested(shutdown) => Ended::Shutdown,
+                    () = lock.lost() => Ended::LockLost,
+                }
+            };
+            self.stats.waiting_for_mail.store(true, Ordering::Relaxed);
+            let waited = mailbox
+                .wait_for_change(self.options.idle_renewal, stop)
+                .await;
+            self.stats.waiting_for_mail.store(false, Ordering::Relaxed);
+            let (idle_over, wakeup) = waited?;
+            mailbox = idle_over;
+            match wakeup {
+                Wakeup::MailboxChanged => ListenerStats::count(&self.stats.idle_wakeups),
+                Wakeup::Renew => {}
+                Wakeup::Stopped(ended) => {
+                    let _ = mailbox.logout().await;
+                    return Ok(ended);
+                }
+            }
+        }
+    }
+
+    /// Where to start in a mailbox with this UIDVALIDITY.
+    async fn resume_point(&self, uid_validity: u32) -> Result<Checkpoint, StoreError> {
+        let mailbox = self.imap.mailbox.as_str();
+        let from_scratch = Checkpoint {
+            uid_validity,
+            last_uid: 0,
+        };
+        match checkpoints::read(&self.pool, mailbox).await? {
+            Some(saved) if saved.uid_validity == uid_validity => Ok(saved),
+            Some(saved) => {
+                tracing::warn!(
+                    mailbox,
+                    old = saved.uid_validity,
+                    new = uid_validity,
+                    "UIDVALIDITY changed: reading the whole mailbox again \
+                     (messages already recorded are recognized and skipped)"
+                );
+                checkpoints::advance(&self.pool, mailbox, from_scratch).await?;
+                Ok(from_scratch)
+            }
+            None => Ok(from_scratch),
+        }
+    }
+
+    /// One message: fetch, ingest (its own transaction), then advance the checkpoint, then
+    /// mark it done on the server.
+    async fn handle(
+        &self,
+        mailbox: &mut ImapMailbox,
+        uid: u32,
+        place: &mut Checkpoint,
+    ) -> Result<(), Failure> {
+        let Some(raw) = mailbox.fetch(uid).await? else {
+            tracing::info!(
+                uid,
+                "message expunged by another client before it was fetched"
+            );
+            self.advance(place, uid).await?;
+            return Ok(());
+        };
+        let started = Instant::now();
+        let report = ingest(&self.pool, &self.config, &self.source, &raw, Utc::now()).await?;
+        // Committed. Whatever fails from here on, the message is recorded exactly once.
+        let quarantine = match &report.handled {
+            Handled::Quarantined(reason) => {
+                tracing::warn!(uid, reason = reason.as_str(), "message quarantined");
+                true
+            }
+            // Recorded before, by an earlier session that stopped short of flagging it.
+            Handled::Duplicate => self.was_quarantined(&raw).await?,
+            _ => false,
+        };
+        self.advance(place, uid).await?;
+        let counter = match report.handled {
+            Handled::Duplicate => &self.stats.duplicates,
+            _ => &self.stats.ingested,
+        };
+        ListenerStats::count(counter);
+        if quarantine {
+            mailbox
+                .move_to_folder(uid, &self.imap.quarantine_mailbox)
+                .await?;
+            ListenerStats::count(&self.stats.quarantined);
+        } else {
+            mailbox.mark_seen(uid).await?;
+        }
+        tracing::debug!(
+            uid,
+            handled = ?report.handled,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "message ingested"
+        );
+        Ok(())
+    }
+
+    async fn advance(&self, place: &mut Checkpoint, uid: u32) -> Result<(), StoreError> {
+        let next = Checkpoint {
+            uid_validity: place.uid_validity,
+            last_uid: uid,
+        };
+        checkpoints::advance(&self.pool, &self.imap.mailbox, next).await?;
+        *place = next;
+        Ok(())
+    }
+
+    async fn was_quarantined(&self, raw: &[u8]) -> Result<bool, StoreError> {
+        let key = idempotency_key(quick_message_id(raw).as_deref(), raw);
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .doing("looking up an earlier ingest")?;
+        let outcome = inbound::outcome_by_key(&mut conn, &key).await?;
+        Ok(outcome.as_deref() == Some(Outcome::Quarantined.as_str()))
+    }
+}
+
+fn is_transient(failure: &Failure) -> bool {
+    match failure {
+        Failure::Imap(error) => error.is_transient(),
+        // The message that met it stays unflagged and is fetched again; the database may
+        // well be back by then (a failing template is a bug: retried until it is fixed).
+        Failure::Store(_) | Failure::Ingest(_) => true,
+    }
+}
+
+/// A stop that is due now, checked between messages.
+fn interruption(lock: &HeldLock, shutdown: &watch::Receiver<bool>) -> Option<Ended> {
+    if stop_is_requested(shutdown) {
+        Some(Ended::Shutdown)
+    } else if lock.is_lost() {
+        Some(Ended::LockLost)
+    } else {
+        None
+    }
+}
+
+/// True once shutdown is asked for — or nobody can ask any more (the sender is gone).
+fn stop_is_requested(shutdown: &watch::Receiver<bool>) -> bool {
+    *shutdown.borrow() || shutdown.has_changed().is_err()
+}
+
+/// Finishes when shutdown is asked for (or the sender is dropped).
+async fn stop_requested(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+/// The mailbox's advisory lock, held by a small task that owns its connection, checks it
+/// every `lock_check`, and tells the listener when it died. Dropping the `HeldLock` (also
+/// when the listener's task is aborted) makes the task release the lock and close.
+struct HeldLock {
+    lost: watch::Receiver<bool>,
+    release: Option<oneshot::Sender<()>>,
+    keeper: Option<JoinHandle<()>>,
+}
+
+impl HeldLock {
+    fn keep(mut connection: LockConnection, check_every: Duration) -> Self {
+        let (lost_tx, lost) = watch::channel(false);
+        let (release, mut released) = oneshot::channel::<()>();
+        let keeper = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    // Sent, or the sender dropped with the listener: either way, let go.
+                    _ = &mut released => {
+                        if let Err(error) = connection.unlock_and_close().await {
+                            tracing::debug!(error = %chain(&error), "releasing the mailbox lock");
+                        }
+                        return;
+                    }
+                    () = tokio::time::sleep(check_every) => {
+                        if let Err(error) = connection.ping().await {
+                            tracing::warn!(
+                                lock = connection.name(),
+                                error = %chain(&error),
+                                "the mailbox lock's connection died: the lock is gone"
+                            );
+                            let _ = lost_tx.send(true);
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        Self {
+            lost,
+            release: Some(release),
+            keeper: Some(keeper),
+        }
+    }
+
+    fn is_lost(&self) -> bool {
+        *self.lost.borrow() || self.lost.has_changed().is_err()
+    }
+
+    /// Finishes when the lock is gone.
+    async fn lost(&mut self) {
+        let _ = self.lost.wait_for(|lost| *lost).await;
+    }
+
+    /// Lets go of the lock and waits until PostgreSQL has it back.
+    async fn release(mut self) {
+        if let Some(release) = self.release.take() {
+            let _ = release.send(());
+        }
+        if let Some(keeper) = self.keeper.take() {
+            let _ = keeper.await;
+        }
+    }
+}
+
+/// Capped exponential backoff with jitter: each delay doubles up to the cap, and the wait
+/// is drawn from the upper half of it, so that listeners cut off together do not all come
+/// back at the same instant.
+#[derive(Debug)]
+struct Backoff {
+    first: Duration,
+    max: Duration,
+    next: Duration,
+}
+
+impl Backoff {
+    fn new(first: Duration, max: Duration) -> Self {
+        Self {
+            first,
+            max,
+            next: first.min(max),
+        }
+    }
+
+    fn next_delay(&mut self) -> Duration {
+        let ceiling = self.next;
+        self.next = self.next.saturating_mul(2).min(self.max);
+        rand::thread_rng().gen_range(ceiling / 2..=ceiling)
+    }
+
+    fn reset(&mut self) {
+        self.next = self.first.min(self.max);
+    }
+}
+
+/// An error and its causes on one line: "a: b: c".
+fn chain(error: &dyn StdError) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_with_jitter_and_resets() {
+        let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
+        let ceilings = [1, 2, 4, 8, 16, 32, 60, 60];
+        for ceiling in ceilings {
+            let ceiling = Duration::from_secs(ceiling);
+            let delay = backoff.next_delay();
+            assert!(
+                delay >= ceiling / 2 && delay <= ceiling,
+                "{delay:?} not within the upper half of {ceiling:?}"
+            );
+        }
+        backoff.reset();
+        assert!(backoff.next_delay() <= Duration::from_secs(1));
+    }
+
+    #[test]
+    fn database_errors_are_retried_refused_logins_are_not() {
+        let database = Failure::Store(StoreError::Query {
+            doing: "recording an inbound message",
+            source: sqlx::Error::PoolClosed,
+        });
+        assert!(is_transient(&database));
+        let refused = Failure::Imap(ImapError::Login {
+            username: "bot".into(),
+            source: async_imap::error::Error::No("authentication failed".into()),
+        });
+        assert!(!is_transient(&refused));
+    }
+
+    #[test]
+    fn errors_read_with_their_causes() {
+        let error = ListenerError::Imap {
+            mailbox: "INBOX".into(),
+            source: ImapError::TimedOut {
+                doing: "logging in",
+                after: Duration::from_secs(60),
+            },
+        };
+        assert_eq!(
+            chain(&error),
+            "IMAP listener for mailbox \"INBOX\": the IMAP server did not answer within 60s \
+             while logging in"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_dropped_shutdown_sender_means_stop() {
+        let (sender, receiver) = watch::channel(false);
+        assert!(!stop_is_requested(&receiver));
+        drop(sender);
+        assert!(stop_is_requested(&receiver));
+    }
+}
