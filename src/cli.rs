@@ -37,6 +37,10 @@ pub enum Command {
     Migrate,
     /// The daemon: outbox worker, scheduler, IMAP listener, /healthz /readyz /metrics.
     Run,
+    /// Validate the configuration and reach PostgreSQL, IMAP and SMTP.
+    Check,
+    /// The whole life cycle on this machine's PostgreSQL, in under a minute.
+    Demo,
     /// Partners, profiles and contacts.
     #[command(subcommand)]
     Partner(PartnerCommand),
@@ -183,6 +187,17 @@ pub async fn run(cli: Cli) -> Result<()> {
             let config = load_config(cli.config.as_deref())?;
             crate::daemon::run(config).await?;
         }
+        Command::Check => {
+            let lines = crate::daemon::check::check(cli.config.as_deref()).await;
+            for line in &lines {
+                println!("{line}");
+            }
+            let failed = lines.iter().filter(|l| !l.passed).count();
+            if failed > 0 {
+                bail!("{failed} check(s) failed");
+            }
+        }
+        Command::Demo => crate::demo::run(crate::demo::DemoOptions::from_environment()).await?,
         Command::Deliver => return deliver(cli.config.as_deref()).await,
         Command::Parse { file, json } => {
             let raw = match &file {
@@ -219,7 +234,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let config = load_config(cli.config.as_deref())?;
             let pool = store::connect(config.database_url.expose()).await?;
             match crate::workflow::ingest::reprocess(&pool, &config, id, Utc::now()).await? {
-                Some(handled) => println!("inbound message {id}: {}", describe(&handled)),
+                Some(handled) => println!("inbound message {id}: {}", handled),
                 None => bail!("inbound message {id} does not exist"),
             }
         }
@@ -289,30 +304,10 @@ async fn deliver(config: Option<&Path>) -> Result<()> {
             message: format!("{e:#} (the message was not recorded; the MTA should retry)"),
         })?;
     match report.inbound_id {
-        Some(id) => println!("inbound message {id}: {}", describe(&report.handled)),
-        None => println!("{}", describe(&report.handled)),
+        Some(id) => println!("inbound message {id}: {}", report.handled),
+        None => println!("{}", report.handled),
     }
     Ok(())
-}
-
-fn describe(handled: &crate::workflow::ingest::Handled) -> String {
-    use crate::workflow::ingest::Handled;
-    match handled {
-        Handled::Duplicate => "already recorded earlier; nothing done again".into(),
-        Handled::LeadsCreated(ids) if ids.is_empty() => "no new lead (already created)".into(),
-        Handled::LeadsCreated(ids) => format!(
-            "created {}",
-            ids.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        Handled::Applied(what) => format!("applied {what}"),
-        Handled::Answered(why) => format!("answered: {why}"),
-        Handled::Automated(class) => format!("recorded as automated mail ({class:?})"),
-        Handled::Quarantined(reason) => format!("quarantined: {reason}"),
-        Handled::Ignored(reason) => format!("recorded, not acted on: {reason}"),
-    }
 }
 
 fn read_stdin() -> Result<Vec<u8>> {

@@ -104,12 +104,16 @@ pub async fn run(options: DemoOptions) -> Result<()> {
                         "  {what}\n      → {id} for {} ({}){}",
                         lead.profile_id,
                         lead.kind,
-                        if lead.hot_until.is_some() { ", hot" } else { "" }
+                        if lead.hot_until.is_some() {
+                            ", hot"
+                        } else {
+                            ""
+                        }
                     );
                 }
                 lead_ids.extend(ids);
             }
-            other => println!("  {what}\n      → {other:?}"),
+            other => println!("  {what}\n      → {other}"),
         }
     }
     let flushed = outbox::flush(&pool, &courier, start + TimeDelta::minutes(5)).await?;
@@ -154,7 +158,10 @@ pub async fn run(options: DemoOptions) -> Result<()> {
         let raw = reply_to_notification(&pool, lead, contact, command, at).await?;
         let report = ingest::ingest(&pool, &config, "demo", &raw, at).await?;
         let first_line = command.lines().next().unwrap_or_default();
-        println!("  {contact} replies “{first_line}” on {lead} → {:?}", report.handled);
+        println!(
+            "  {contact} replies “{first_line}” on {lead} → {}",
+            report.handled
+        );
     }
     let _ = fourth;
     outbox::flush(&pool, &courier, start + TimeDelta::days(10)).await?;
@@ -296,7 +303,10 @@ async fn print_timeline(pool: &PgPool, id: LeadId) -> Result<()> {
         .clone()
         .or(lead.customer.email.clone())
         .unwrap_or_default();
-    println!("\n  {id} — {customer} → {} — now {}", lead.profile_id, lead.state);
+    println!(
+        "\n  {id} — {customer} → {} — now {}",
+        lead.profile_id, lead.state
+    );
     for event in events {
         println!(
             "    {}  {:<26} {}",

@@ -10,11 +10,13 @@ use axum::routing::get;
 use sqlx::PgPool;
 
 use super::metrics::Metrics;
+use crate::workflow::listener::ListenerStats;
 
 #[derive(Clone)]
 pub struct HttpState {
     pub pool: PgPool,
     pub metrics: Arc<Metrics>,
+    pub listener: Arc<ListenerStats>,
 }
 
 pub fn router(state: HttpState) -> Router {
@@ -36,7 +38,12 @@ async fn ready(State(state): State<HttpState>) -> impl IntoResponse {
 }
 
 async fn metrics(State(state): State<HttpState>) -> impl IntoResponse {
-    match state.metrics.render(&state.pool).await {
+    let listener = state.listener.snapshot();
+    let rendered = state
+        .metrics
+        .render(&state.pool, &listener, &state.listener.ingest_latency)
+        .await;
+    match rendered {
         Ok(text) => (
             StatusCode::OK,
             [("content-type", "text/plain; version=0.0.4")],

@@ -4,49 +4,37 @@
 //! Counts that several processes share (messages by class, leads by state, the outbox)
 //! are read from PostgreSQL when scraped, so every instance reports the same truth; what
 //! only this process knows (retries, reconnects, ingest latency) is counted in memory.
+//! Ingest latency is measured by the IMAP listener, around each message's transaction.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use sqlx::PgPool;
 
 use crate::store::{Doing, StoreError};
-
-/// Upper bounds of the ingest-latency histogram, in seconds.
-const LATENCY_BUCKETS: [f64; 9] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+use crate::telemetry::{LATENCY_BUCKETS, LatencyHistogram};
+use crate::workflow::listener::ListenerStatsSnapshot;
 
 #[derive(Default)]
 pub struct Metrics {
     pub outbox_sent: AtomicU64,
     pub outbox_retried: AtomicU64,
     pub outbox_failed: AtomicU64,
-    pub imap_reconnects: AtomicU64,
     pub scheduler_ticks: AtomicU64,
-    ingest_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
-    ingest_count: AtomicU64,
-    ingest_micros: AtomicU64,
 }
 
 impl Metrics {
-    pub fn observe_ingest(&self, took: Duration) {
-        let seconds = took.as_secs_f64();
-        for (bound, bucket) in LATENCY_BUCKETS.iter().zip(&self.ingest_buckets) {
-            if seconds <= *bound {
-                bucket.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        self.ingest_count.fetch_add(1, Ordering::Relaxed);
-        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
-        self.ingest_micros.fetch_add(micros, Ordering::Relaxed);
-    }
-
     pub fn add(counter: &AtomicU64, n: usize) {
         counter.fetch_add(n as u64, Ordering::Relaxed);
     }
 
     /// The whole exposition: database-wide gauges, then this process's counters.
-    pub async fn render(&self, pool: &PgPool) -> Result<String, StoreError> {
+    pub async fn render(
+        &self,
+        pool: &PgPool,
+        listener: &ListenerStatsSnapshot,
+        ingest_latency: &LatencyHistogram,
+    ) -> Result<String, StoreError> {
         let mut out = String::new();
         let inbound: Vec<(String, String, i64)> = sqlx::query_as(
             "SELECT coalesce(class, 'unreadable'), outcome, count(*) FROM inbound_messages
@@ -107,11 +95,6 @@ impl Metrics {
                 &self.outbox_failed,
             ),
             (
-                "leadbot_imap_reconnects_total",
-                "IMAP reconnections by this process.",
-                &self.imap_reconnects,
-            ),
-            (
                 "leadbot_scheduler_ticks_total",
                 "Scheduler runs by this process.",
                 &self.scheduler_ticks,
@@ -121,22 +104,52 @@ impl Metrics {
             header(&mut out, name, "counter", help);
             let _ = writeln!(out, "{name} {}", counter.load(Ordering::Relaxed));
         }
+        let imap = [
+            (
+                "leadbot_imap_reconnects_total",
+                "IMAP reconnections by this process.",
+                listener.reconnects,
+            ),
+            (
+                "leadbot_imap_ingested_total",
+                "Messages this process's IMAP listener handled.",
+                listener.ingested,
+            ),
+            (
+                "leadbot_imap_quarantined_total",
+                "Messages moved to the quarantine folder.",
+                listener.quarantined,
+            ),
+        ];
+        for (name, help, value) in imap {
+            header(&mut out, name, "counter", help);
+            let _ = writeln!(out, "{name} {value}");
+        }
+        header(
+            &mut out,
+            "leadbot_imap_holds_lock",
+            "gauge",
+            "1 while this process listens to the mailbox.",
+        );
+        let _ = writeln!(
+            out,
+            "leadbot_imap_holds_lock {}",
+            u8::from(listener.holds_lock)
+        );
         header(
             &mut out,
             "leadbot_ingest_seconds",
             "histogram",
             "Time to handle one inbound message.",
         );
-        for (bound, bucket) in LATENCY_BUCKETS.iter().zip(&self.ingest_buckets) {
+        let (buckets, count, sum) = ingest_latency.read();
+        for (bound, cumulative) in LATENCY_BUCKETS.iter().zip(buckets) {
             let _ = writeln!(
                 out,
-                "leadbot_ingest_seconds_bucket{{le=\"{bound}\"}} {}",
-                bucket.load(Ordering::Relaxed)
+                "leadbot_ingest_seconds_bucket{{le=\"{bound}\"}} {cumulative}"
             );
         }
-        let count = self.ingest_count.load(Ordering::Relaxed);
         let _ = writeln!(out, "leadbot_ingest_seconds_bucket{{le=\"+Inf\"}} {count}");
-        let sum = self.ingest_micros.load(Ordering::Relaxed) as f64 / 1e6;
         let _ = writeln!(out, "leadbot_ingest_seconds_sum {sum}");
         let _ = writeln!(out, "leadbot_ingest_seconds_count {count}");
         Ok(out)
@@ -145,22 +158,4 @@ impl Metrics {
 
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn latency_lands_in_every_bucket_at_or_above_it() {
-        let metrics = Metrics::default();
-        metrics.observe_ingest(Duration::from_millis(30));
-        let counts: Vec<u64> = metrics
-            .ingest_buckets
-            .iter()
-            .map(|b| b.load(Ordering::Relaxed))
-            .collect();
-        assert_eq!(counts, [0, 0, 0, 1, 1, 1, 1, 1, 1]);
-        assert_eq!(metrics.ingest_count.load(Ordering::Relaxed), 1);
-    }
 }

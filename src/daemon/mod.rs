@@ -17,7 +17,9 @@ use tokio::sync::watch;
 use crate::config::Config;
 use crate::store::{self, StoreError};
 use crate::transport::MailTransport;
+use crate::workflow::listener::{self, ListenerStats};
 use crate::workflow::outbox::{self, Courier};
+use crate::workflow::scheduler;
 use metrics::Metrics;
 
 /// How long the outbox worker rests when nothing was due.
@@ -66,11 +68,29 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
         metrics.clone(),
         stopped.clone(),
     ));
+    tasks.spawn(scheduler_loop(
+        pool.clone(),
+        config.clone(),
+        metrics.clone(),
+        stopped.clone(),
+    ));
+    let listener_stats = Arc::new(ListenerStats::default());
+    if config.imap.is_some() {
+        tasks.spawn(imap_listener(
+            pool.clone(),
+            config.clone(),
+            listener_stats.clone(),
+            stopped.clone(),
+        ));
+    } else {
+        tracing::info!("no [imap] section: mail arrives through `leadbot deliver`");
+    }
     tasks.spawn(serve_http(
         listener,
         http::HttpState {
             pool: pool.clone(),
             metrics: metrics.clone(),
+            listener: listener_stats,
         },
         stopped.clone(),
     ));
@@ -153,6 +173,46 @@ async fn outbox_worker(
         if rest(&mut stopped, pause).await {
             return;
         }
+    }
+}
+
+/// Runs the scheduler's due work every `tick_interval`. Several processes may: every rule
+/// claims its leads with SKIP LOCKED and sets a marker, so nothing fires twice.
+async fn scheduler_loop(
+    pool: PgPool,
+    config: Arc<Config>,
+    metrics: Arc<Metrics>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let interval = config
+        .schedule
+        .tick_interval
+        .to_std()
+        .unwrap_or(Duration::from_secs(60));
+    loop {
+        match scheduler::tick(&pool, &config, Utc::now()).await {
+            Ok(report) => {
+                Metrics::add(&metrics.scheduler_ticks, 1);
+                tracing::debug!(%report, "scheduler tick");
+            }
+            Err(error) => tracing::warn!(error = %format!("{error:#}"), "scheduler: will retry"),
+        }
+        if rest(&mut stopped, interval).await {
+            return;
+        }
+    }
+}
+
+/// The IMAP listener; it retries what can be retried itself, so an error here is a
+/// configuration problem worth a loud log line (the rest of the daemon keeps running).
+async fn imap_listener(
+    pool: PgPool,
+    config: Arc<Config>,
+    stats: Arc<ListenerStats>,
+    stopped: watch::Receiver<bool>,
+) {
+    if let Err(error) = listener::run_listener(pool, config, stopped, stats).await {
+        tracing::error!(error = %format!("{error:#}"), "the IMAP listener stopped");
     }
 }
 

@@ -638,6 +638,13 @@ impl AsyncWrite for MailStream {
     }
 }
 
+/// For `leadbot check`: connect with the configured security, log in, open the mailbox,
+/// log out.
+pub async fn check(config: &ImapConfig) -> Result<(), ImapError> {
+    let mailbox = ImapMailbox::connect(config, Duration::from_secs(15)).await?;
+    mailbox.logout().await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

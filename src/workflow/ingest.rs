@@ -42,6 +42,26 @@ pub enum Handled {
     Ignored(String),
 }
 
+impl std::fmt::Display for Handled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Duplicate => f.write_str("already recorded earlier; nothing done again"),
+            Self::LeadsCreated(ids) if ids.is_empty() => {
+                f.write_str("no new lead (already created)")
+            }
+            Self::LeadsCreated(ids) => {
+                let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+                write!(f, "created {}", ids.join(", "))
+            }
+            Self::Applied(what) => write!(f, "applied {what}"),
+            Self::Answered(why) => write!(f, "answered: {why}"),
+            Self::Automated(class) => write!(f, "recorded as automated mail ({class:?})"),
+            Self::Quarantined(reason) => write!(f, "quarantined: {reason}"),
+            Self::Ignored(reason) => write!(f, "recorded, not acted on: {reason}"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
     /// The inbound message's row (for a duplicate: none was written).

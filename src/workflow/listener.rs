@@ -80,6 +80,8 @@ pub struct ListenerStats {
     locks_taken: AtomicU64,
     holds_lock: AtomicBool,
     waiting_for_mail: AtomicBool,
+    /// Time from fetched to committed, per message.
+    pub ingest_latency: crate::telemetry::LatencyHistogram,
 }
 
 /// A copy of the counters at one moment.
@@ -443,6 +445,7 @@ impl Listener {
         };
         let started = Instant::now();
         let report = ingest(&self.pool, &self.config, &self.source, &raw, Utc::now()).await?;
+        self.stats.ingest_latency.observe(started.elapsed());
         // Committed. Whatever fails from here on, the message is recorded exactly once.
         let quarantine = match &report.handled {
             Handled::Quarantined(reason) => {

@@ -9,3 +9,4 @@ pub mod listener;
 pub mod notify;
 pub mod outbox;
 pub mod reply;
+pub mod scheduler;

@@ -1,0 +1,237 @@
+//! `leadbot run` end to end over the real servers: a customer's RFI by SMTP, the
+//! notification in the contact's IMAP mailbox, replies by SMTP, confirmations back —
+//! plus health, metrics, graceful stop, a take-over between two instances and `check`.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::MailStack;
+use support::daemon::{BOT, BOT_PASSWORD, Daemon, environment};
+use support::db::{TestDb, seed_directory};
+use support::leadbot::{run, stdout};
+
+const ALICE: &str = "alice@contoso.test";
+const PASSWORD: &str = "secret";
+
+fn header(raw: &[u8], name: &str) -> Option<String> {
+    let text = String::from_utf8_lossy(raw);
+    let wanted = format!("{}:", name.to_lowercase());
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if line.to_lowercase().starts_with(&wanted) {
+            return Some(line[wanted.len()..].trim().to_string());
+        }
+        if line.is_empty() {
+            break;
+        }
+    }
+    None
+}
+
+fn contains(raw: &[u8], needle: &str) -> bool {
+    String::from_utf8_lossy(raw).contains(needle)
+}
+
+async fn ready() -> (TestDb, MailStack) {
+    let db = TestDb::new().await;
+    seed_directory(&db.pool).await;
+    let stack = MailStack::start().await;
+    stack.add_user(BOT, BOT_PASSWORD);
+    stack.add_user(ALICE, PASSWORD);
+    (db, stack)
+}
+
+/// The RFI is sent to the bot's mailbox, addressed (in its headers) to a profile: in
+/// production the profile addresses are aliases of the bot's mailbox.
+fn rfi(id: &str) -> Vec<u8> {
+    format!(
+        "From: Chloe Dubois <chloe@client.test>\r\nTo: contoso-fr@leads.example.test\r\n\
+         Subject: Teams {id}\r\nMessage-ID: <{id}@client.test>\r\n\r\n\
+         Bonjour, nous voulons migrer vers Teams.\r\n"
+    )
+    .into_bytes()
+}
+
+async fn lead_state(db: &TestDb) -> Option<String> {
+    sqlx::query_scalar("SELECT state FROM leads ORDER BY id DESC LIMIT 1")
+        .fetch_optional(&db.pool)
+        .await
+        .unwrap()
+}
+
+async fn until(what: &str, seconds: u64, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_whole_loop_over_real_servers() {
+    let (db, stack) = ready().await;
+    let mut daemon = Daemon::start(&db, &stack).await;
+
+    stack
+        .send("chloe@client.test", &[BOT], &rfi("loop-1"))
+        .await;
+    let notification = stack
+        .wait_for(
+            ALICE,
+            PASSWORD,
+            "INBOX",
+            |m| contains(m, "Nouvelle demande"),
+            Duration::from_secs(20),
+        )
+        .await;
+    let reply_to = header(&notification, "Reply-To").expect("a Reply-To with the token");
+    let message_id = header(&notification, "Message-ID").expect("a Message-ID");
+    assert!(reply_to.starts_with("leads+"), "{reply_to}");
+    assert_eq!(
+        header(&notification, "Auto-Submitted").as_deref(),
+        Some("auto-generated")
+    );
+
+    let accept = format!(
+        "From: Alice Martin <{ALICE}>\r\nTo: {reply_to}\r\nSubject: Re: Nouvelle demande\r\n\
+         Message-ID: <accept-1@contoso.test>\r\nIn-Reply-To: {message_id}\r\n\r\n\
+         ACCEPTER\r\nValeur : 25 000 EUR\r\n\r\nLe lundi, leadbot a écrit :\r\n> REFUSER 2\r\n"
+    );
+    let envelope_to = reply_to.trim_matches(['<', '>']).to_string();
+    stack.send(ALICE, &[&envelope_to], accept.as_bytes()).await;
+    let confirmation = stack
+        .wait_for(
+            ALICE,
+            PASSWORD,
+            "INBOX",
+            |m| contains(m, "25,000.00 EUR"),
+            Duration::from_secs(20),
+        )
+        .await;
+    assert!(
+        contains(&confirmation, "accepted"),
+        "the transcript shows the new state"
+    );
+    assert_eq!(lead_state(&db).await.as_deref(), Some("accepted"));
+
+    let won = format!(
+        "From: {ALICE}\r\nTo: {envelope_to}\r\nSubject: Re: Nouvelle demande\r\n\
+         Message-ID: <won-1@contoso.test>\r\n\r\nGAGNE\r\n"
+    );
+    stack.send(ALICE, &[&envelope_to], won.as_bytes()).await;
+    until("the lead to be won", 20, async || {
+        lead_state(&db).await.as_deref() == Some("won")
+    })
+    .await;
+
+    let (status, metrics) = daemon.get("/metrics").await.expect("/metrics answers");
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("leadbot_leads{state=\"won\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("leadbot_imap_holds_lock 1"), "{metrics}");
+    assert!(
+        metrics.contains("leadbot_ingest_seconds_count 3"),
+        "{metrics}"
+    );
+    assert_eq!(daemon.get("/readyz").await.map(|r| r.0), Some(200));
+    assert_eq!(daemon.stop(), Some(0), "SIGTERM ends with exit code 0");
+}
+
+#[tokio::test]
+async fn an_unanswered_lead_expires_when_the_clock_moves() {
+    let (db, stack) = ready().await;
+    let daemon = Daemon::start(&db, &stack).await;
+    stack
+        .send("chloe@client.test", &[BOT], &rfi("expire-1"))
+        .await;
+    until("the lead", 20, async || lead_state(&db).await.is_some()).await;
+
+    let env = environment(&db, &stack, daemon.http_port);
+    let later = (chrono::Utc::now() + chrono::Duration::days(15)).to_rfc3339();
+    let output = run(&env, &["tick", "--now", &later]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(lead_state(&db).await.as_deref(), Some("expired"));
+    stack
+        .wait_for(
+            ALICE,
+            PASSWORD,
+            "INBOX",
+            |m| contains(m, "expir"),
+            Duration::from_secs(20),
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn a_second_instance_takes_over_the_mailbox_when_the_first_dies() {
+    let (db, stack) = ready().await;
+    let mut first = Daemon::start(&db, &stack).await;
+    until("the first instance to hold the lock", 20, async || {
+        first
+            .get("/metrics")
+            .await
+            .is_some_and(|(_, m)| m.contains("leadbot_imap_holds_lock 1"))
+    })
+    .await;
+    let second = Daemon::start(&db, &stack).await;
+    let (_, metrics) = second.get("/metrics").await.unwrap();
+    assert!(
+        metrics.contains("leadbot_imap_holds_lock 0"),
+        "the second stands by"
+    );
+
+    first.kill();
+    until("the second instance to take over", 30, async || {
+        second
+            .get("/metrics")
+            .await
+            .is_some_and(|(_, m)| m.contains("leadbot_imap_holds_lock 1"))
+    })
+    .await;
+    stack
+        .send("chloe@client.test", &[BOT], &rfi("takeover-1"))
+        .await;
+    until("the lead from the second instance", 20, async || {
+        lead_state(&db).await.is_some()
+    })
+    .await;
+    let leads: i64 = sqlx::query_scalar("SELECT count(*) FROM leads")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(leads, 1);
+}
+
+#[tokio::test]
+async fn check_says_pass_or_fail_for_each_part() {
+    let (db, mut stack) = ready().await;
+    let env = environment(&db, &stack, 1);
+    let output = run(&env, &["check"]);
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}");
+    for part in ["configuration", "postgresql", "imap", "smtp"] {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("pass") && l.contains(part)),
+            "{part}: {text}"
+        );
+    }
+
+    stack.stop_smtp().await;
+    let output = run(&env, &["check"]);
+    let text = stdout(&output);
+    assert!(!output.status.success());
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("FAIL") && l.contains("smtp")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("pass") && l.contains("imap")),
+        "{text}"
+    );
+}
