@@ -196,3 +196,55 @@ fn deliver_asks_the_mta_to_retry_when_the_database_is_down() {
     assert_eq!(output.status.code(), Some(75), "{output:?}");
     assert!(String::from_utf8_lossy(&output.stderr).contains("MTA should retry"));
 }
+
+#[tokio::test]
+async fn oversized_deeply_nested_and_nul_filled_mail_is_kept_with_a_reason() {
+    let db = TestDb::new().await;
+    seed_directory(&db.pool).await;
+    let mut oversized = rfi("big@client.test", "contoso-fr@leads.example.test", "");
+    oversized.extend(std::iter::repeat_n(
+        b'x',
+        leadbot::mail::MAX_MESSAGE_BYTES + 1,
+    ));
+    let mut nested = b"From: a@client.test\r\nTo: contoso-fr@leads.example.test\r\nMessage-ID: <deep@client.test>\r\n".to_vec();
+    for level in 0..200 {
+        nested.extend(
+            format!("Content-Type: multipart/mixed; boundary=\"b{level}\"\r\n\r\n--b{level}\r\n")
+                .as_bytes(),
+        );
+    }
+    nested.extend(b"Content-Type: text/plain\r\n\r\nhello\r\n");
+    let nul = b"From: a@client.test\r\nTo: contoso-fr@leads.example.test\r\nMessage-ID: <nul@client.test>\r\n\r\nNeed\x00 Teams\x00\x00\r\n";
+
+    for raw in [&oversized[..], &nested[..], &nul[..]] {
+        let output = deliver(&db.env(), raw);
+        assert!(output.status.success(), "{output:?}");
+        assert!(!String::from_utf8_lossy(&output.stderr).contains("panicked"));
+    }
+    let rows: Vec<(String, Option<String>, i32)> =
+        sqlx::query_as("SELECT outcome, reason, length(raw) FROM inbound_messages ORDER BY id")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), 3, "every message is recorded: {rows:?}");
+    assert_eq!(rows[0].0, "quarantined");
+    assert!(
+        rows[0]
+            .1
+            .as_deref()
+            .unwrap_or_default()
+            .contains("larger than"),
+        "{rows:?}"
+    );
+    assert_eq!(
+        rows[0].2 as usize,
+        oversized.len(),
+        "the raw bytes are kept whole"
+    );
+    for (outcome, reason, _) in &rows[1..] {
+        assert!(
+            outcome == "applied" || (outcome == "quarantined" && reason.is_some()),
+            "{rows:?}"
+        );
+    }
+}

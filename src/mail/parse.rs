@@ -116,7 +116,7 @@ pub fn parse(raw: &[u8]) -> Result<InboundMail, ParseError> {
     let (text, html) = bodies(&message);
     let is_dsn = is_delivery_status_report(&message);
 
-    Ok(InboundMail {
+    let mail = InboundMail {
         from: Some(from),
         reply_to: message.reply_to().map(mailboxes).unwrap_or_default(),
         to: message.to().map(mailboxes).unwrap_or_default(),
@@ -150,7 +150,62 @@ pub fn parse(raw: &[u8]) -> Result<InboundMail, ParseError> {
             None
         },
         authentication_results: header_texts(&message, "Authentication-Results"),
-    })
+    };
+    Ok(mail.without_nul_characters())
+}
+
+impl InboundMail {
+    /// NUL has no place in mail text and PostgreSQL refuses it in text and JSON: decoded
+    /// parts (`=00`, base64) and broken 8-bit mail can carry it, so it is dropped here,
+    /// once, for every string leadbot keeps.
+    fn without_nul_characters(mut self) -> Self {
+        fn clean(text: &mut String) {
+            if text.contains('\0') {
+                text.retain(|c| c != '\0');
+            }
+        }
+        fn clean_mailboxes(list: &mut [Mailbox]) {
+            for mailbox in list {
+                clean(&mut mailbox.email);
+                mailbox.name.as_mut().map(clean);
+            }
+        }
+        self.from
+            .as_mut()
+            .map(|m| clean_mailboxes(std::slice::from_mut(m)));
+        clean_mailboxes(&mut self.reply_to);
+        clean_mailboxes(&mut self.to);
+        clean_mailboxes(&mut self.cc);
+        let lists = [
+            &mut self.delivered_to,
+            &mut self.in_reply_to,
+            &mut self.references,
+            &mut self.authentication_results,
+        ];
+        lists.into_iter().flatten().for_each(clean);
+        [&mut self.subject, &mut self.text]
+            .into_iter()
+            .for_each(clean);
+        let optional = [
+            &mut self.html,
+            &mut self.message_id,
+            &mut self.auto_submitted,
+            &mut self.precedence,
+            &mut self.list_id,
+            &mut self.list_unsubscribe,
+            &mut self.bounced_message_id,
+        ];
+        optional.into_iter().flatten().for_each(clean);
+        for attachment in &mut self.attachments {
+            attachment.name.as_mut().map(clean);
+            clean(&mut attachment.content_type);
+        }
+        for header in &mut self.auto_reply_headers {
+            clean(&mut header.name);
+            clean(&mut header.value);
+        }
+        self
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -26,6 +26,17 @@ pub enum IngestError {
     Notify(#[from] NotifyError),
 }
 
+impl IngestError {
+    /// The database is unreachable or restarting: try the same message again later. Any
+    /// other failure would fail again, so the message is quarantined instead.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Store(error) | Self::Notify(NotifyError::Store(error)) => error.is_transient(),
+            Self::Notify(NotifyError::Render(_)) => false,
+        }
+    }
+}
+
 /// What became of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Handled {
@@ -69,8 +80,80 @@ pub struct Report {
     pub handled: Handled,
 }
 
-/// Records and handles one raw message in one transaction.
+/// Records and handles one raw message in one transaction. If handling fails for a reason
+/// that retrying would not cure (a bug, data PostgreSQL refuses), the message is recorded
+/// as quarantined with that reason in a transaction of its own: kept, never lost, and
+/// re-processable after a fix.
 pub async fn ingest(
+    pool: &PgPool,
+    config: &Config,
+    source: &str,
+    raw: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Report, IngestError> {
+    match ingest_once(pool, config, source, raw, now).await {
+        Err(error) if !error.is_transient() => {
+            tracing::error!(error = %format!("{error:#}"), "quarantining a message that failed");
+            quarantine_failed(pool, source, raw, &error, now).await
+        }
+        result => result,
+    }
+}
+
+async fn quarantine_failed(
+    pool: &PgPool,
+    source: &str,
+    raw: &[u8],
+    error: &IngestError,
+    now: DateTime<Utc>,
+) -> Result<Report, IngestError> {
+    let mut tx = pool
+        .begin()
+        .await
+        .doing("starting to quarantine a message")?;
+    let message_id = quick_message_id(raw);
+    let key = idempotency_key(message_id.as_deref(), raw);
+    let Some(inbound_id) =
+        inbound::record(&mut tx, &key, message_id.as_deref(), source, raw, now).await?
+    else {
+        return Ok(Report {
+            inbound_id: None,
+            handled: Handled::Duplicate,
+        });
+    };
+    let reason = format!("processing failed: {}", error_chain(error));
+    finish(
+        &mut tx,
+        inbound_id,
+        None,
+        None,
+        Outcome::Quarantined,
+        Some(reason.clone()),
+        None,
+        now,
+    )
+    .await?;
+    tx.commit()
+        .await
+        .doing("committing a quarantined message")?;
+    Ok(Report {
+        inbound_id: Some(inbound_id),
+        handled: Handled::Quarantined(reason),
+    })
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+async fn ingest_once(
     pool: &PgPool,
     config: &Config,
     source: &str,
