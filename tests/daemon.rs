@@ -17,8 +17,7 @@ const PASSWORD: &str = "secret";
 fn header(raw: &[u8], name: &str) -> Option<String> {
     let text = String::from_utf8_lossy(raw);
     let wanted = format!("{}:", name.to_lowercase());
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
+    for line in text.lines() {
         if line.to_lowercase().starts_with(&wanted) {
             return Some(line[wanted.len()..].trim().to_string());
         }

@@ -167,12 +167,14 @@ impl InboundMail {
         fn clean_mailboxes(list: &mut [Mailbox]) {
             for mailbox in list {
                 clean(&mut mailbox.email);
-                mailbox.name.as_mut().map(clean);
+                if let Some(name) = mailbox.name.as_mut() {
+                    clean(name);
+                }
             }
         }
-        self.from
-            .as_mut()
-            .map(|m| clean_mailboxes(std::slice::from_mut(m)));
+        if let Some(from) = self.from.as_mut() {
+            clean_mailboxes(std::slice::from_mut(from));
+        }
         clean_mailboxes(&mut self.reply_to);
         clean_mailboxes(&mut self.to);
         clean_mailboxes(&mut self.cc);
@@ -197,7 +199,9 @@ impl InboundMail {
         ];
         optional.into_iter().flatten().for_each(clean);
         for attachment in &mut self.attachments {
-            attachment.name.as_mut().map(clean);
+            if let Some(name) = attachment.name.as_mut() {
+                clean(name);
+            }
             clean(&mut attachment.content_type);
         }
         for header in &mut self.auto_reply_headers {
