@@ -111,28 +111,14 @@ async fn quarantine_failed(
         .begin()
         .await
         .doing("starting to quarantine a message")?;
-    let message_id = quick_message_id(raw);
-    let key = idempotency_key(message_id.as_deref(), raw);
-    let Some(inbound_id) =
-        inbound::record(&mut tx, &key, message_id.as_deref(), source, raw, now).await?
-    else {
+    let Some(inbound_id) = record(&mut tx, source, raw, now).await? else {
         return Ok(Report {
             inbound_id: None,
             handled: Handled::Duplicate,
         });
     };
     let reason = format!("processing failed: {}", error_chain(error));
-    finish(
-        &mut tx,
-        inbound_id,
-        None,
-        None,
-        Outcome::Quarantined,
-        Some(reason.clone()),
-        None,
-        now,
-    )
-    .await?;
+    quarantine(&mut tx, inbound_id, &reason, now).await?;
     tx.commit()
         .await
         .doing("committing a quarantined message")?;
@@ -161,11 +147,7 @@ async fn ingest_once(
     now: DateTime<Utc>,
 ) -> Result<Report, IngestError> {
     let mut tx = pool.begin().await.doing("starting to ingest a message")?;
-    let message_id = quick_message_id(raw);
-    let key = idempotency_key(message_id.as_deref(), raw);
-    let Some(inbound_id) =
-        inbound::record(&mut tx, &key, message_id.as_deref(), source, raw, now).await?
-    else {
+    let Some(inbound_id) = record(&mut tx, source, raw, now).await? else {
         return Ok(Report {
             inbound_id: None,
             handled: Handled::Duplicate,
@@ -255,17 +237,7 @@ async fn process(
         Ok(mail) => mail,
         Err(error) => {
             let reason = format!("unreadable: {error}");
-            finish(
-                tx,
-                inbound_id,
-                None,
-                None,
-                Outcome::Quarantined,
-                Some(reason.clone()),
-                None,
-                now,
-            )
-            .await?;
+            quarantine(tx, inbound_id, &reason, now).await?;
             return Ok(Handled::Quarantined(reason));
         }
     };
@@ -317,6 +289,39 @@ async fn process(
     )
     .await?;
     Ok(handled)
+}
+
+/// Records the raw message under its idempotency key; `None` if it was recorded before.
+async fn record(
+    tx: &mut PgConnection,
+    source: &str,
+    raw: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, StoreError> {
+    let message_id = quick_message_id(raw);
+    let key = idempotency_key(message_id.as_deref(), raw);
+    inbound::record(tx, &key, message_id.as_deref(), source, raw, now).await
+}
+
+/// Ends a message in quarantine, kept whole, with the reason for the operator.
+async fn quarantine(
+    tx: &mut PgConnection,
+    inbound_id: i64,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let outcome = Outcome::Quarantined;
+    finish(
+        tx,
+        inbound_id,
+        None,
+        None,
+        outcome,
+        Some(reason.into()),
+        None,
+        now,
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
