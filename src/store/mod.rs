@@ -6,6 +6,8 @@ pub mod inbound;
 pub mod leads;
 pub mod limits;
 pub mod outbox;
+pub mod schedule;
+pub mod stats;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
