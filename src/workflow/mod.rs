@@ -2,8 +2,11 @@
 //! except the outbox worker, which hands queued mail to one.
 
 pub mod act;
+pub mod clock;
+pub mod digest;
 pub mod explain;
 pub mod ingest;
 pub mod notify;
 pub mod outbox;
 pub mod reply;
+pub mod scheduler;
