@@ -71,7 +71,12 @@ async fn new_lead(pool: &PgPool, came: Came, received_at: DateTime<Utc>) -> i64 
         expires_at: received_at + TimeDelta::days(14),
     };
     let mut conn = pool.acquire().await.unwrap();
-    leads::insert(&mut conn, &new, "test").await.unwrap().unwrap().id.0
+    leads::insert(&mut conn, &new, "test")
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+        .0
 }
 
 /// The mail queued about `lead`, as (template, recipient) sorted, one entry per mail.
@@ -146,15 +151,17 @@ async fn a_lead_expires_after_fourteen_days_not_before() {
         })
     );
     assert_eq!(state(&db.pool, lead).await, "expired");
-    assert_eq!(count_mail(&db.pool, lead, "contacts_expired").await, CONTACTS);
+    assert_eq!(
+        count_mail(&db.pool, lead, "contacts_expired").await,
+        CONTACTS
+    );
     assert_eq!(count_mail(&db.pool, lead, "customer_expired").await, 1);
-    let actor: String = sqlx::query_scalar(
-        "SELECT actor FROM lead_events WHERE lead_id = $1 AND kind = 'expired'",
-    )
-    .bind(lead)
-    .fetch_one(&db.pool)
-    .await
-    .unwrap();
+    let actor: String =
+        sqlx::query_scalar("SELECT actor FROM lead_events WHERE lead_id = $1 AND kind = 'expired'")
+            .bind(lead)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
     assert_eq!(actor, "scheduler");
 }
 
@@ -163,7 +170,12 @@ async fn reminders_go_out_at_their_times_once_each() {
     let (db, config) = world().await;
     let lead = new_lead(&db.pool, Came::Inquiry, t0()).await;
 
-    assert!(tick(&db.pool, &config, at(0, 23)).await.unwrap().did_nothing());
+    assert!(
+        tick(&db.pool, &config, at(0, 23))
+            .await
+            .unwrap()
+            .did_nothing()
+    );
     let first = tick(&db.pool, &config, at(1, 1)).await.unwrap();
     assert_eq!(
         first,
@@ -173,13 +185,33 @@ async fn reminders_go_out_at_their_times_once_each() {
         })
     );
     // The same instant again, and later the same day: nothing new.
-    assert!(tick(&db.pool, &config, at(1, 1)).await.unwrap().did_nothing());
-    assert!(tick(&db.pool, &config, at(11, 23)).await.unwrap().did_nothing());
+    assert!(
+        tick(&db.pool, &config, at(1, 1))
+            .await
+            .unwrap()
+            .did_nothing()
+    );
+    assert!(
+        tick(&db.pool, &config, at(11, 23))
+            .await
+            .unwrap()
+            .did_nothing()
+    );
 
     let last = tick(&db.pool, &config, at(12, 1)).await.unwrap();
     assert_eq!(last.final_reminders, 1, "{last:?}");
-    assert!(tick(&db.pool, &config, at(12, 1)).await.unwrap().did_nothing());
-    assert!(tick(&db.pool, &config, at(13, 23)).await.unwrap().did_nothing());
+    assert!(
+        tick(&db.pool, &config, at(12, 1))
+            .await
+            .unwrap()
+            .did_nothing()
+    );
+    assert!(
+        tick(&db.pool, &config, at(13, 23))
+            .await
+            .unwrap()
+            .did_nothing()
+    );
 
     assert_eq!(count_mail(&db.pool, lead, "reminder").await, 2 * CONTACTS);
     assert_eq!(
@@ -204,12 +236,29 @@ async fn the_contact_window_closes_after_72_hours_once() {
     let (db, config) = world().await;
     let lead = new_lead(&db.pool, Came::HotInquiry, t0()).await;
     tick(&db.pool, &config, at(1, 0)).await.unwrap(); // the first reminder
-    assert!(tick(&db.pool, &config, at(2, 23)).await.unwrap().did_nothing());
+    assert!(
+        tick(&db.pool, &config, at(2, 23))
+            .await
+            .unwrap()
+            .did_nothing()
+    );
     let closed = tick(&db.pool, &config, at(3, 1)).await.unwrap();
     assert_eq!(closed.hot_windows_closed, 1, "{closed:?}");
-    assert!(tick(&db.pool, &config, at(3, 1)).await.unwrap().did_nothing());
-    assert_eq!(count_mail(&db.pool, lead, "hot_window_closed").await, CONTACTS);
-    assert!(events(&db.pool, lead).await.contains(&"hot_window_closed".to_string()));
+    assert!(
+        tick(&db.pool, &config, at(3, 1))
+            .await
+            .unwrap()
+            .did_nothing()
+    );
+    assert_eq!(
+        count_mail(&db.pool, lead, "hot_window_closed").await,
+        CONTACTS
+    );
+    assert!(
+        events(&db.pool, lead)
+            .await
+            .contains(&"hot_window_closed".to_string())
+    );
 }
 
 #[tokio::test]
@@ -218,7 +267,12 @@ async fn after_downtime_each_lead_is_caught_up_once() {
     let overdue = new_lead(&db.pool, Came::HotInquiry, t0()).await;
     let referred = new_lead(&db.pool, Came::Referred, t0()).await;
     // Received 12 days 5 hours before the tick: past both reminder times, not expired.
-    let late = new_lead(&db.pool, Came::Inquiry, at(20, 0) - TimeDelta::hours(12 * 24 + 5)).await;
+    let late = new_lead(
+        &db.pool,
+        Came::Inquiry,
+        at(20, 0) - TimeDelta::hours(12 * 24 + 5),
+    )
+    .await;
 
     let caught_up = tick(&db.pool, &config, at(20, 0)).await.unwrap();
     assert_eq!(
@@ -249,21 +303,33 @@ async fn after_downtime_each_lead_is_caught_up_once() {
     );
     assert_eq!(events(&db.pool, overdue).await, ["received", "expired"]);
     assert_eq!(count_mail(&db.pool, late, "reminder").await, CONTACTS);
-    assert_eq!(events(&db.pool, late).await, ["received", "final_reminder_sent"]);
-    let markers: (Option<DateTime<Utc>>, Option<DateTime<Utc>>) = sqlx::query_as(
-        "SELECT first_reminder_at, final_reminder_at FROM leads WHERE id = $1",
-    )
-    .bind(late)
-    .fetch_one(&db.pool)
-    .await
-    .unwrap();
+    assert_eq!(
+        events(&db.pool, late).await,
+        ["received", "final_reminder_sent"]
+    );
+    let markers: (Option<DateTime<Utc>>, Option<DateTime<Utc>>) =
+        sqlx::query_as("SELECT first_reminder_at, final_reminder_at FROM leads WHERE id = $1")
+            .bind(late)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
     assert_eq!(markers, (Some(at(20, 0)), Some(at(20, 0))));
 
-    assert!(tick(&db.pool, &config, at(20, 0)).await.unwrap().did_nothing());
+    assert!(
+        tick(&db.pool, &config, at(20, 0))
+            .await
+            .unwrap()
+            .did_nothing()
+    );
     // The late lead still expires at its own deadline, once.
     let expiry = tick(&db.pool, &config, at(22, 0)).await.unwrap();
     assert_eq!(expiry.expired, 1, "{expiry:?}");
-    assert!(tick(&db.pool, &config, at(30, 0)).await.unwrap().did_nothing());
+    assert!(
+        tick(&db.pool, &config, at(30, 0))
+            .await
+            .unwrap()
+            .did_nothing()
+    );
 }
 
 #[tokio::test]
@@ -272,7 +338,11 @@ async fn two_schedulers_racing_queue_every_mail_once() {
     // More leads than one batch holds, so both schedulers claim batches.
     let mut ids = Vec::new();
     for i in 0..120 {
-        let came = if i % 2 == 0 { Came::Inquiry } else { Came::Referred };
+        let came = if i % 2 == 0 {
+            Came::Inquiry
+        } else {
+            Came::Referred
+        };
         // Half expire, half get their final reminder.
         let received = if i % 4 < 2 { t0() } else { at(7, 0) };
         ids.push(new_lead(&db.pool, came, received).await);
@@ -326,9 +396,15 @@ async fn leadbot_tick_prints_what_it_did() {
     );
     assert_eq!(state(&db.pool, lead).await, "expired");
     let again = run(&env, &["tick", "--now", "2026-11-17T00:00:00Z"]);
-    assert!(stdout(&again).starts_with("expired 0, first reminders 0"), "{again:?}");
+    assert!(
+        stdout(&again).starts_with("expired 0, first reminders 0"),
+        "{again:?}"
+    );
 
     let bad = run(&env, &["tick", "--now", "next tuesday"]);
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("RFC 3339"), "{bad:?}");
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("RFC 3339"),
+        "{bad:?}"
+    );
 }
