@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
@@ -12,7 +12,9 @@ use crate::domain::{LeadId, LeadState};
 use crate::store::{self, leads};
 use crate::transport::MailTransport;
 use crate::views;
+use crate::workflow::clock::Clock;
 use crate::workflow::outbox::{self, Courier};
+use crate::workflow::{digest, scheduler};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -63,6 +65,28 @@ pub enum Command {
     /// Outbound mail waiting in, sent from or failed in the outbox.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Run the scheduler's due work once: expiry, reminders, contact windows, digests.
+    Tick {
+        /// Run as if it were this instant (RFC 3339), instead of now.
+        #[arg(long, value_parser = parse_instant)]
+        now: Option<DateTime<Utc>>,
+    },
+    /// Partner admins' daily digests.
+    #[command(subcommand)]
+    Digest(DigestCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DigestCommand {
+    /// Queue a digest to every partner admin now, whatever the time of day (recorded as
+    /// today's, so the scheduler sends no second one).
+    Send {
+        /// Only this partner's admins.
+        #[arg(long, value_name = "ID")]
+        partner: Option<String>,
+        #[arg(long, value_parser = parse_instant)]
+        now: Option<DateTime<Utc>>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,6 +118,11 @@ pub enum OutboxCommand {
 pub enum PartnerCommand {
     /// Upsert partners, profiles and contacts from a TOML file (re-importing changes nothing).
     Import { file: PathBuf },
+    /// Per-profile response times, acceptance and win rates, lead mix (all leads).
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -117,6 +146,12 @@ pub enum LeadCommand {
 
 fn parse_state(raw: &str) -> Result<LeadState, String> {
     raw.parse()
+}
+
+fn parse_instant(raw: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(raw)
+        .map(|at| at.to_utc())
+        .map_err(|e| format!("expected an RFC 3339 instant like 2026-11-20T08:00:00Z ({e})"))
 }
 
 /// Runs one command; errors come back to `main`, which prints them on one line.
@@ -144,6 +179,53 @@ pub async fn run(cli: Cli) -> Result<()> {
                 "imported {} partner(s), {} profile(s), {} contact(s); {} row(s) changed",
                 summary.partners, summary.profiles, summary.contacts, summary.changed
             );
+        }
+        Command::Partner(PartnerCommand::Stats { json }) => {
+            let config = load_config(cli.config.as_deref())?;
+            let pool = store::connect(config.database_url.expose()).await?;
+            let mut conn = pool.acquire().await.context("connecting to PostgreSQL")?;
+            let stats = store::stats::profile_stats(&mut conn, None, None, Utc::now()).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&views::stats_json(&stats))?
+                );
+            } else if stats.is_empty() {
+                println!("no profiles");
+            } else {
+                print!("{}", views::stats_table(&stats));
+            }
+        }
+        Command::Tick { now } => {
+            let config = load_config(cli.config.as_deref())?;
+            let pool = store::connect(config.database_url.expose()).await?;
+            let now = Clock::fixed_or_system(now).now();
+            let report = scheduler::tick(&pool, &config, now).await?;
+            println!(
+                "expired {}, first reminders {}, final reminders {}, contact windows closed {}, \
+                 digests {}; {} mail(s) queued{}",
+                report.expired,
+                report.first_reminders,
+                report.final_reminders,
+                report.hot_windows_closed,
+                report.digests,
+                report.mails_queued,
+                match report.failed {
+                    0 => String::new(),
+                    n => format!("; {n} lead(s) failed, see the log"),
+                }
+            );
+        }
+        Command::Digest(DigestCommand::Send { partner, now }) => {
+            let config = load_config(cli.config.as_deref())?;
+            let pool = store::connect(config.database_url.expose()).await?;
+            let now = Clock::fixed_or_system(now).now();
+            let sent = digest::send_now(&pool, &config, partner.as_deref(), now).await?;
+            match (sent.sent, partner) {
+                (0, Some(partner)) => bail!("partner `{partner}` has no partner_admin contact"),
+                (0, None) => println!("no partner admins: no digest queued"),
+                (n, _) => println!("queued {n} digest(s)"),
+            }
         }
         Command::Lead(LeadCommand::List { state, json }) => {
             let config = load_config(cli.config.as_deref())?;
@@ -342,10 +424,15 @@ mod tests {
             "leadbot --config f.toml lead show L-1042 --json",
             "leadbot --config f.toml outbox flush",
             "leadbot outbox list --json",
+            "leadbot --config f.toml tick",
+            "leadbot tick --now 2026-11-20T08:00:00+01:00",
+            "leadbot digest send --partner contoso --now 2026-11-20T08:00:00Z",
+            "leadbot partner stats --json",
         ] {
             let args = line.split_whitespace();
             assert!(Cli::try_parse_from(args).is_ok(), "{line}");
         }
         assert!(Cli::try_parse_from(["leadbot", "lead", "list", "--state", "asleep"]).is_err());
+        assert!(Cli::try_parse_from(["leadbot", "tick", "--now", "tomorrow"]).is_err());
     }
 }

@@ -285,3 +285,55 @@ fn align<const N: usize>(rows: &[[String; N]]) -> String {
     }
     out
 }
+
+/// `partner stats --json`: each profile's counts, rates (0..1, null without data) and median
+/// first response in seconds.
+pub fn stats_json(stats: &[crate::domain::stats::ProfileStats]) -> Value {
+    Value::Array(
+        stats
+            .iter()
+            .map(|s| {
+                let mut view = serde_json::to_value(s).unwrap_or(Value::Null);
+                if let Value::Object(fields) = &mut view {
+                    fields.insert("acceptance_rate".into(), json!(s.acceptance_rate()));
+                    fields.insert("win_rate".into(), json!(s.win_rate()));
+                    let median = fields.remove("median_first_response");
+                    fields.insert(
+                        "median_first_response_seconds".into(),
+                        median.unwrap_or(Value::Null),
+                    );
+                }
+                view
+            })
+            .collect(),
+    )
+}
+
+/// One line per profile, for `partner stats` without `--json`.
+pub fn stats_table(stats: &[crate::domain::stats::ProfileStats]) -> String {
+    use crate::domain::stats::short_duration;
+    let percent = |rate: Option<f64>| rate.map_or("-".into(), |r| format!("{:.0}%", r * 100.0));
+    let mut table = vec![[
+        "PARTNER".to_string(),
+        "PROFILE".into(),
+        "LEADS".into(),
+        "MARKETPLACE".into(),
+        "QUALIFIED".into(),
+        "MEDIAN RESPONSE".into(),
+        "ACCEPTANCE".into(),
+        "WINS".into(),
+    ]];
+    for s in stats {
+        table.push([
+            s.partner_id.clone(),
+            s.profile_id.clone(),
+            s.leads.to_string(),
+            s.marketplace.to_string(),
+            s.qualified.to_string(),
+            s.median_first_response.map_or("-".into(), short_duration),
+            percent(s.acceptance_rate()),
+            percent(s.win_rate()),
+        ]);
+    }
+    align(&table)
+}

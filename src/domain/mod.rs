@@ -5,10 +5,12 @@
 
 pub mod address;
 pub mod command;
+pub mod digest;
 pub mod directory;
 pub mod lead;
 pub mod lifecycle;
 pub mod money;
+pub mod stats;
 
 pub use address::EmailAddress;
 pub use lead::{

@@ -11,10 +11,12 @@
 //!
 //! Outbound: signed reply tokens, messages with threading headers, and their templates.
 
+pub mod chart;
 pub mod classify;
 pub mod html;
 pub mod outgoing;
 pub mod parse;
+pub mod png;
 pub mod reply;
 pub mod rfi;
 pub mod templates;

@@ -8,6 +8,8 @@ pub mod leads;
 pub mod limits;
 pub mod locks;
 pub mod outbox;
+pub mod schedule;
+pub mod stats;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};

@@ -3,6 +3,8 @@
 //! which feeds ingest from a mailbox without looking inside the messages.
 
 pub mod act;
+pub mod clock;
+pub mod digest;
 pub mod explain;
 pub mod ingest;
 pub mod listener;
