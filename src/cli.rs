@@ -201,20 +201,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let pool = store::connect(config.database_url.expose()).await?;
             let now = Clock::fixed_or_system(now).now();
             let report = scheduler::tick(&pool, &config, now).await?;
-            println!(
-                "expired {}, first reminders {}, final reminders {}, contact windows closed {}, \
-                 digests {}; {} mail(s) queued{}",
-                report.expired,
-                report.first_reminders,
-                report.final_reminders,
-                report.hot_windows_closed,
-                report.digests,
-                report.mails_queued,
-                match report.failed {
-                    0 => String::new(),
-                    n => format!("; {n} lead(s) failed, see the log"),
-                }
-            );
+            println!("{report}");
         }
         Command::Digest(DigestCommand::Send { partner, now }) => {
             let config = load_config(cli.config.as_deref())?;

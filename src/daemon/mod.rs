@@ -193,7 +193,11 @@ async fn scheduler_loop(
         match scheduler::tick(&pool, &config, Utc::now()).await {
             Ok(report) => {
                 Metrics::add(&metrics.scheduler_ticks, 1);
-                tracing::debug!(%report, "scheduler tick");
+                if report.did_nothing() {
+                    tracing::debug!("scheduler: nothing due");
+                } else {
+                    tracing::info!(%report, "scheduler");
+                }
             }
             Err(error) => tracing::warn!(error = %format!("{error:#}"), "scheduler: will retry"),
         }

@@ -106,6 +106,26 @@ impl TickReport {
     }
 }
 
+impl std::fmt::Display for TickReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "expired {}, first reminders {}, final reminders {}, contact windows closed {}, \
+             digests {}; {} mail(s) queued",
+            self.expired,
+            self.first_reminders,
+            self.final_reminders,
+            self.hot_windows_closed,
+            self.digests,
+            self.mails_queued
+        )?;
+        if self.failed > 0 {
+            write!(f, "; {} lead(s) failed, see the log", self.failed)?;
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SchedulerError {
     #[error(transparent)]
