@@ -16,7 +16,7 @@ use crate::transport::MailTransport;
 use crate::transport::file::FileTransport;
 use crate::workflow::ingest::{self, Handled};
 use crate::workflow::outbox::{self, Courier};
-use crate::workflow::scheduler;
+use crate::workflow::{digest, scheduler};
 
 const PARTNERS: &str = include_str!("../examples/partners.toml");
 
@@ -166,11 +166,25 @@ pub async fn run(options: DemoOptions) -> Result<()> {
     let _ = fourth;
     outbox::flush(&pool, &courier, start + TimeDelta::days(10)).await?;
 
-    section("4. The clock moves on: 15 days later");
-    let later = start + TimeDelta::days(15);
-    let report = scheduler::tick(&pool, &config, later).await?;
-    println!("  scheduler: {report}");
-    outbox::flush(&pool, &courier, later).await?;
+    section("4. The clock moves on (the scheduler, at chosen instants)");
+    for (days, what) in [
+        (2, "day 2: the unanswered lead's first reminder"),
+        (4, "day 4: the hot lead's 72-hour contact window has closed"),
+        (13, "day 13: the final reminder, two days before expiry"),
+        (15, "day 15: no answer in 14 days, the lead expires"),
+    ] {
+        let at = start + TimeDelta::days(days) + TimeDelta::minutes(10);
+        let report = scheduler::tick(&pool, &config, at).await?;
+        println!("  {what}\n      → {report}");
+        outbox::flush(&pool, &courier, at).await?;
+    }
+    let at = start + TimeDelta::days(15) + TimeDelta::hours(1);
+    let digests = digest::send_now(&pool, &config, None, at).await?;
+    outbox::flush(&pool, &courier, at).await?;
+    println!(
+        "  and each partner admin gets the daily digest → {} digest(s), with a chart",
+        digests.sent
+    );
 
     section("5. Each lead's timeline");
     for id in &lead_ids {
