@@ -56,6 +56,9 @@ impl OutboxRow {
 
 /// Queues `mail`, due at once. The Message-ID is stored now, before any send, so replies
 /// can be matched to it whatever happens to the delivery.
+///
+/// "At once" is the earlier of `now` and the database's clock: an operator who runs the
+/// scheduler for a later instant (`tick --now`) still wants its mail sent today.
 pub async fn insert(
     conn: &mut PgConnection,
     mail: &OutgoingMail,
@@ -66,7 +69,7 @@ pub async fn insert(
     sqlx::query_scalar(
         "INSERT INTO outbox (lead_id, template, recipient, subject, message_id, reply_to,
              in_reply_to, refs, text_body, html_body, run_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, LEAST($11, now()), $11)
          RETURNING id",
     )
     .bind(lead.map(|l| l.0))
