@@ -19,7 +19,11 @@ fn the_demo_runs_the_whole_life_cycle_and_keeps_the_mail() {
         .output()
         .expect("run leadbot demo");
     let text = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{text}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     for expected in [
         "now won",
         "now declined",
@@ -30,7 +34,10 @@ fn the_demo_runs_the_whole_life_cycle_and_keeps_the_mail() {
         "hot_window_closed",
         "Nouvelle demande",
     ] {
-        assert!(text.contains(expected), "the demo output lacks {expected:?}:\n{text}");
+        assert!(
+            text.contains(expected),
+            "the demo output lacks {expected:?}:\n{text}"
+        );
     }
     let mails = std::fs::read_dir(dir.path().join("leadbot-demo/outbox"))
         .unwrap()

@@ -481,3 +481,91 @@ async fn an_outlook_html_only_french_reply_keeps_its_lines() {
     let confirmation = &world.mail_to("alice@contoso.test", "confirmation").await[0];
     assert!(confirmation.contains("25,000.00 EUR"), "{confirmation}");
 }
+
+#[tokio::test]
+async fn a_bounce_marks_the_mail_it_reports_on_failed_and_is_never_answered() {
+    let world = World::new().await;
+    let (_, message_id) = world.notification("new_lead", "paul@contoso.test").await;
+    let dsn = format!(
+        "From: MAILER-DAEMON@mail.contoso.test (Mail Delivery System)\r\nTo: leads@leads.example.test\r\n\
+         Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn-1@mail.contoso.test>\r\n\
+         Auto-Submitted: auto-replied\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain\r\n\r\nThe mail system: <paul@contoso.test>: host said: 550 5.1.1 no such user\r\n\
+         --b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mail.contoso.test\r\n\r\n\
+         Final-Recipient: rfc822; paul@contoso.test\r\nAction: failed\r\nStatus: 5.1.1\r\n\
+         Diagnostic-Code: smtp; 550 5.1.1 no such user\r\n\
+         --b\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: leads@leads.example.test\r\n\
+         To: paul@contoso.test\r\nMessage-ID: <{message_id}>\r\n\r\n--b--\r\n"
+    );
+    assert!(deliver(&world.env, dsn.as_bytes()).status.success());
+    let (state, error): (String, Option<String>) =
+        sqlx::query_as("SELECT state, last_error FROM outbox WHERE message_id = $1")
+            .bind(&message_id)
+            .fetch_one(&world.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(state, "failed");
+    assert!(
+        error.unwrap_or_default().contains("550 5.1.1"),
+        "the bounce's reason is kept"
+    );
+    let answers: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE recipient ILIKE 'mailer-daemon%'")
+            .fetch_one(&world.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(answers, 0);
+}
+
+#[tokio::test]
+async fn with_authentication_required_only_a_passing_verdict_lets_a_reply_act() {
+    let mut world = World::new().await;
+    world
+        .env
+        .push(("LEADBOT_BOT_REQUIRE_AUTHENTICATION".into(), "true".into()));
+    world.env.push((
+        "LEADBOT_BOT_AUTHSERV_ID".into(),
+        "mx.leads.example.test".into(),
+    ));
+    let (alice_to, alice_mid) = world.notification("new_lead", "alice@contoso.test").await;
+
+    world.reply(
+        "noauth@contoso.test",
+        "alice@contoso.test",
+        &alice_to,
+        Some(&alice_mid),
+        "ACCEPT\r\n",
+    );
+    assert_eq!(
+        world.state().await,
+        "received",
+        "no verdict: nothing changes"
+    );
+    let answer = &world.mail_to("alice@contoso.test", "error_answer").await[0];
+    assert!(answer.contains("DKIM/DMARC"), "{answer}");
+
+    let other_server = format!(
+        "From: alice@contoso.test\r\nTo: {alice_to}\r\nSubject: Re\r\nMessage-ID: <fake@contoso.test>\r\n\
+         In-Reply-To: <{alice_mid}>\r\n\
+         Authentication-Results: mx.evil.test; dkim=pass header.d=contoso.test; dmarc=pass\r\n\r\nACCEPT\r\n"
+    );
+    assert!(
+        deliver(&world.env, other_server.as_bytes())
+            .status
+            .success()
+    );
+    assert_eq!(
+        world.state().await,
+        "received",
+        "a verdict from another server is not trusted"
+    );
+
+    let trusted = format!(
+        "From: alice@contoso.test\r\nTo: {alice_to}\r\nSubject: Re\r\nMessage-ID: <signed@contoso.test>\r\n\
+         In-Reply-To: <{alice_mid}>\r\n\
+         Authentication-Results: mx.leads.example.test; dkim=pass header.d=contoso.test header.s=s1\r\n\r\nACCEPT\r\n"
+    );
+    assert!(deliver(&world.env, trusted.as_bytes()).status.success());
+    assert_eq!(world.state().await, "accepted");
+}
