@@ -19,9 +19,13 @@ const MESSAGES: usize = 500;
 async fn main() {
     let admin_url = std::env::var("LEADBOT_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let server = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(s, _)| s);
+    let server = admin_url
+        .rsplit_once('/')
+        .map_or(admin_url.as_str(), |(s, _)| s);
     let url = format!("{server}/leadbot_bench_ingest");
-    let mut admin = sqlx::PgConnection::connect(&admin_url).await.expect("PostgreSQL");
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .expect("PostgreSQL");
     sqlx::query("DROP DATABASE IF EXISTS leadbot_bench_ingest WITH (FORCE)")
         .execute(&mut admin)
         .await
@@ -34,7 +38,9 @@ async fn main() {
     leadbot::store::migrate(&pool).await.expect("migrate");
     let partners = include_str!("../examples/partners.toml");
     let directory = Directory::parse(partners).expect("partners");
-    leadbot::store::directory::import(&pool, &directory).await.expect("import");
+    leadbot::store::directory::import(&pool, &directory)
+        .await
+        .expect("import");
     let config = Config::from_parts(
         None,
         &format!("[database]\nurl = \"{url}\"\n[bot]\nsecret = \"bench-secret-0123456789\"\n"),
@@ -49,7 +55,9 @@ async fn main() {
              Subject: Teams {n}\r\nMessage-ID: <bench-rfi-{n}@client.test>\r\n\r\n\
              Bonjour, nous voulons migrer {n} boîtes vers Teams.\r\n\r\nCordialement,\r\nC {n}\r\nSociété {n}\r\n"
         );
-        let report = ingest(&pool, &config, "bench", raw.as_bytes(), Utc::now()).await.expect("ingest");
+        let report = ingest(&pool, &config, "bench", raw.as_bytes(), Utc::now())
+            .await
+            .expect("ingest");
         assert!(matches!(report.handled, Handled::LeadsCreated(_)));
     }
     let rfi_rate = MESSAGES as f64 / started.elapsed().as_secs_f64();
@@ -68,8 +76,14 @@ async fn main() {
              In-Reply-To: <{message_id}>\r\n\r\nACCEPT\r\nValue: 25k EUR\r\n\r\nOn Mon, leadbot wrote:\r\n> DECLINE\r\n",
             reply_to.as_deref().unwrap_or_default()
         );
-        let report = ingest(&pool, &config, "bench", raw.as_bytes(), Utc::now()).await.expect("ingest");
-        assert!(matches!(report.handled, Handled::Applied(_)), "{:?}", report.handled);
+        let report = ingest(&pool, &config, "bench", raw.as_bytes(), Utc::now())
+            .await
+            .expect("ingest");
+        assert!(
+            matches!(report.handled, Handled::Applied(_)),
+            "{:?}",
+            report.handled
+        );
     }
     let reply_rate = notifications.len() as f64 / started.elapsed().as_secs_f64();
 

@@ -41,7 +41,7 @@ impl World {
     /// The notification `template` sent to `recipient`: (Reply-To, Message-ID).
     async fn notification(&self, template: &str, recipient: &str) -> (String, String) {
         sqlx::query_as(
-            "SELECT reply_to, message_id FROM outbox
+            "SELECT coalesce(reply_to, ''), message_id FROM outbox
              WHERE template = $1 AND recipient = $2 ORDER BY id DESC LIMIT 1",
         )
         .bind(template)
@@ -568,4 +568,38 @@ async fn with_authentication_required_only_a_passing_verdict_lets_a_reply_act() 
     );
     assert!(deliver(&world.env, trusted.as_bytes()).status.success());
     assert_eq!(world.state().await, "accepted");
+}
+
+#[tokio::test]
+async fn a_customer_answering_the_acknowledgement_reaches_the_contacts() {
+    let world = World::new().await;
+    let (_, ack_id) = world
+        .notification("acknowledgement", "chloe@client.test")
+        .await;
+    world.reply(
+        "more@client.test",
+        "chloe@client.test",
+        "leads@leads.example.test",
+        Some(&ack_id),
+        "Merci ! Mon numéro direct : 06 11 22 33 44\r\n",
+    );
+    assert_eq!(world.state().await, "received");
+    assert_eq!(world.events().await, ["received", "customer_message"]);
+    for contact in [
+        "alice@contoso.test",
+        "paul@contoso.test",
+        "marc@contoso.test",
+    ] {
+        let passed = world.mail_to(contact, "information").await;
+        assert!(
+            passed.iter().any(|m| m.contains("06 11 22 33 44")),
+            "{contact}: {passed:?}"
+        );
+    }
+    assert!(
+        world
+            .mail_to("chloe@client.test", "error_answer")
+            .await
+            .is_empty()
+    );
 }

@@ -174,6 +174,8 @@ pub enum EventKind {
     FirstReminderSent,
     FinalReminderSent,
     HotWindowClosed,
+    /// The customer wrote again (a reply to their acknowledgement); passed to the contacts.
+    CustomerMessage,
 }
 
 impl EventKind {
@@ -197,6 +199,7 @@ impl EventKind {
             Self::FirstReminderSent => "first_reminder_sent",
             Self::FinalReminderSent => "final_reminder_sent",
             Self::HotWindowClosed => "hot_window_closed",
+            Self::CustomerMessage => "customer_message",
         }
     }
 }

@@ -15,7 +15,7 @@ use super::notify::{self, REVIEWER_CONTACT_ID, Recipient};
 use crate::config::{Config, Locale};
 use crate::domain::command::{self, Command, CommandKind, Language, ParsedCommand, parse_command};
 use crate::domain::lifecycle::{Actor, allowed_next};
-use crate::domain::{EmailAddress, Lead, LeadId, LeadState};
+use crate::domain::{EmailAddress, EventKind, Lead, LeadEvent, LeadId, LeadState};
 use crate::mail::templates::{CommandResult, Notification};
 use crate::mail::token::{self, ReplyToken};
 use crate::mail::{InboundMail, lead_tag, plus_token, reply_text};
@@ -101,6 +101,10 @@ pub(super) async fn handle(
     };
 
     if matches!(sender, Sender::Stranger) {
+        let correlation = correlate(tx, config, mail, None).await?;
+        if let Some(lead) = customer_follow_up(tx, &correlation, &sender_address).await? {
+            return pass_to_contacts(tx, config, mail, &lead, &text, now).await;
+        }
         let problem =
             "this address is not a partner contact known to leadbot, so it cannot act on leads";
         return answerer.refuse(tx, "stranger", None, problem, "").await;
@@ -243,6 +247,63 @@ async fn act_on_lead(
                 .await
         }
     }
+}
+
+/// A customer answering their acknowledgement (more details, a phone number): the lead
+/// is theirs when the reply threads under leadbot's mail about it.
+async fn customer_follow_up(
+    tx: &mut PgConnection,
+    correlation: &Correlation,
+    sender: &EmailAddress,
+) -> Result<Option<Lead>, IngestError> {
+    let Correlation::Thread(id) = correlation else {
+        return Ok(None);
+    };
+    let lead = leads::load(tx, *id).await?;
+    Ok(lead.filter(|lead| {
+        lead.customer
+            .email
+            .as_deref()
+            .is_some_and(|email| email.eq_ignore_ascii_case(sender.as_str()))
+    }))
+}
+
+/// The customer's words go to the profile's contacts and into the lead's history; the
+/// customer is not answered (their reply needs a person, not a bot).
+async fn pass_to_contacts(
+    tx: &mut PgConnection,
+    config: &Config,
+    mail: &InboundMail,
+    lead: &Lead,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<(Handled, Option<LeadId>), IngestError> {
+    let event = LeadEvent {
+        kind: EventKind::CustomerMessage,
+        actor: lead.customer.email.clone().unwrap_or_default(),
+        data: serde_json::json!({ "subject": mail.subject, "text": text }),
+    };
+    leads::append_event(tx, lead.id, now, &event).await?;
+    for contact in directory::profile_contacts(tx, &lead.profile_id).await? {
+        let Some(recipient) = Recipient::contact(&contact, &config.bot) else {
+            continue;
+        };
+        let title = pick(
+            recipient.locale,
+            "The customer wrote again",
+            "Le client a écrit de nouveau",
+        );
+        let notification = Notification::Information {
+            lead: Some(lead.id),
+            title: &title,
+            body: text,
+        };
+        notify::answer(tx, &config.bot, &recipient, &notification, None, now).await?;
+    }
+    Ok((
+        Handled::Applied(format!("customer's message passed on for {}", lead.id)),
+        Some(lead.id),
+    ))
 }
 
 /// Token, sender and role must agree; a tag alone reads, never writes.
