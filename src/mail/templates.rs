@@ -12,6 +12,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::chart;
 use crate::config::Locale;
+use crate::domain::command::{CommandKind, Language};
 use crate::domain::digest::{Digest, DigestLead};
 use crate::domain::lifecycle::allowed_next;
 use crate::domain::stats::short_duration;
@@ -618,24 +619,13 @@ fn registration_label(status: RegistrationStatus, fr: bool) -> &'static str {
     }
 }
 
-/// Command words in the reader's language (the grammar reads both).
+/// Command words in the reader's language, from the grammar's own table (it reads both).
 fn command_word(word: &'static str, fr: bool) -> &'static str {
-    if !fr {
-        return word;
-    }
-    match word {
-        "ACCEPT" => "ACCEPTER",
-        "DECLINE" => "REFUSER",
-        "WON" => "GAGNÉ",
-        "LOST" => "PERDU",
-        "EDIT" => "MODIFIER",
-        "CONTACT" => "AJOUTER CONTACT",
-        "FAVORITE" => "FAVORI",
-        "UNFAVORITE" => "RETIRER FAVORI",
-        "REGISTER" => "ENREGISTRER",
-        "ANSWER" => "RÉPONSE",
-        other => other,
-    }
+    let language = if fr { Language::Fr } else { Language::En };
+    CommandKind::ALL
+        .iter()
+        .find(|kind| kind.word(Language::En) == word)
+        .map_or(word, |kind| kind.word(language))
 }
 
 /// A filled-in ACCEPT the contact can copy, built from what the lead already says.
