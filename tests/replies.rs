@@ -209,7 +209,7 @@ async fn the_second_replier_is_told_who_acted_first() {
     assert_eq!(world.state().await, "accepted");
     let answer = &world.mail_to("paul@contoso.test", "error_answer").await[0];
     assert!(
-        answer.contains("already accepted by Alice Martin"),
+        answer.contains("déjà été acceptée par Alice Martin"),
         "{answer}"
     );
 }
@@ -266,11 +266,12 @@ async fn spoofed_replies_change_nothing_and_get_a_short_answer() {
 
     assert_eq!(world.state().await, "received");
     assert_eq!(world.events().await, ["received"]);
+    // Each answer is in the reader's language: Contoso's contacts read French.
     let expectations = [
-        ("paul@contoso.test", "issued to another contact"),
-        ("alice@contoso.test", "altered"),
-        ("bob@fabrikam.test", "another partner"),
-        ("marc@contoso.test", "member"),
+        ("paul@contoso.test", "attribuée à un autre contact"),
+        ("alice@contoso.test", "a été modifiée"),
+        ("bob@fabrikam.test", "belongs to another partner"),
+        ("marc@contoso.test", "les membres peuvent lire"),
         ("mallory@evil.test", "not a partner contact"),
     ];
     for (who, words) in expectations {
@@ -282,9 +283,7 @@ async fn spoofed_replies_change_nothing_and_get_a_short_answer() {
     }
     let alice = world.mail_to("alice@contoso.test", "error_answer").await;
     assert!(
-        alice
-            .iter()
-            .any(|a| a.contains("tag alone cannot authorize")),
+        alice.iter().any(|a| a.contains("numéro de demande seul")),
         "{alice:?}"
     );
 }

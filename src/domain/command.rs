@@ -289,6 +289,68 @@ pub enum CommandError {
 }
 
 impl CommandError {
+    /// What was wrong, in the reader's language (Display is the English text).
+    pub fn message(&self, language: Language) -> String {
+        if language == Language::En {
+            return self.to_string();
+        }
+        let word = |kind: &CommandKind| kind.word(Language::Fr);
+        match self {
+            Self::NoCommand => "aucune commande trouvée : écrivez une commande (ACCEPTER, \
+                REFUSER, GAGNÉ, PERDU, MODIFIER, AJOUTER CONTACT, AIDE, …) sur la première \
+                ligne de votre réponse"
+                .into(),
+            Self::UnknownCommand {
+                word: written,
+                suggestion,
+                ..
+            } => match suggestion {
+                Some((kind, _)) => format!(
+                    "`{written}` n'est pas une commande — vouliez-vous dire {} ?",
+                    kind.word(Language::Fr)
+                ),
+                None => format!(
+                    "`{written}` n'est pas une commande (répondez AIDE pour la liste des commandes)"
+                ),
+            },
+            Self::UnexpectedText { command, line } => format!(
+                "`{line}` : {} ne prend rien d'autre sur sa ligne ; écrivez ses champs sur les \
+                 lignes suivantes",
+                word(command)
+            ),
+            Self::UnknownField { command, line } => {
+                let names: Vec<&str> = fields_of(*command).iter().map(|f| f.label()).collect();
+                format!(
+                    "`{line}` n'est pas un champ de {} (ses champs : {})",
+                    word(command),
+                    names.join(", ")
+                )
+            }
+            Self::BadValue {
+                field,
+                reason,
+                line,
+                ..
+            } => format!("{field} dans `{line}` ne peut pas être lu : {reason}"),
+            Self::MissingReason { line } => format!(
+                "`{line}` : REFUSER demande un motif : donnez son numéro dans la liste, \
+                 par exemple REFUSER 2"
+            ),
+            Self::UnknownReason { written, .. } => format!(
+                "`{written}` n'est pas un des motifs de refus : donnez son numéro dans la liste, \
+                 par exemple REFUSER 2"
+            ),
+            Self::NothingToEdit { line } => format!(
+                "`{line}` : MODIFIER demande au moins un champ à changer sur les lignes suivantes"
+            ),
+            Self::MissingField {
+                command,
+                field,
+                line,
+            } => format!("`{line}` : {} demande {field}", word(command)),
+        }
+    }
+
     /// A correct, filled-in example of what the person attempted, ready to copy.
     pub fn example(&self, language: Language) -> String {
         match self {
@@ -2119,5 +2181,31 @@ mod tests {
             let quoted: String = text.lines().map(|line| format!("> {line}\n")).collect();
             prop_assert_eq!(parse_command(&quoted), Err(CommandError::NoCommand));
         }
+    }
+}
+
+#[cfg(test)]
+mod messages_in_the_readers_language {
+    use super::*;
+
+    #[test]
+    fn errors_read_in_french_for_french_readers_and_english_otherwise() {
+        let error = parse_command("Bonjour,\nmerci pour votre message").unwrap_err();
+        assert!(
+            error
+                .message(Language::Fr)
+                .starts_with("aucune commande trouvée")
+        );
+        assert_eq!(error.message(Language::En), error.to_string());
+        let error = parse_command("REFUSER\n").unwrap_err();
+        assert!(
+            error
+                .message(Language::Fr)
+                .contains("REFUSER demande un motif"),
+            "{}",
+            error.message(Language::Fr)
+        );
+        let error = parse_command("ACEPTER\n").unwrap_err();
+        assert!(error.message(Language::Fr).contains("vouliez-vous dire"));
     }
 }

@@ -592,7 +592,8 @@ fn kind_label(kind: LeadKind, fr: bool) -> &'static str {
     }
 }
 
-fn state_label(state: LeadState, fr: bool) -> &'static str {
+/// A state as the reader says it.
+pub fn state_label(state: LeadState, fr: bool) -> &'static str {
     if !fr {
         return state.as_str();
     }

@@ -14,9 +14,10 @@ use super::ingest::{Handled, IngestError};
 use super::notify::{self, REVIEWER_CONTACT_ID, Recipient};
 use crate::config::{Config, Locale};
 use crate::domain::command::{self, Command, CommandKind, Language, ParsedCommand, parse_command};
+use crate::domain::lifecycle::TransitionError;
 use crate::domain::lifecycle::{Actor, allowed_next};
 use crate::domain::{EmailAddress, EventKind, Lead, LeadEvent, LeadId, LeadState};
-use crate::mail::templates::{CommandResult, Notification};
+use crate::mail::templates::{CommandResult, Notification, state_label};
 use crate::mail::token::{self, ReplyToken};
 use crate::mail::{InboundMail, lead_tag, plus_token, reply_text};
 use crate::store::directory::{self, ContactRow};
@@ -105,15 +106,22 @@ pub(super) async fn handle(
         if let Some(lead) = customer_follow_up(tx, &correlation, &sender_address).await? {
             return pass_to_contacts(tx, config, mail, &lead, &text, now).await;
         }
-        let problem =
-            "this address is not a partner contact known to leadbot, so it cannot act on leads";
-        return answerer.refuse(tx, "stranger", None, problem, "").await;
+        let problem = words(
+            "this address is not a partner contact known to leadbot, so it cannot act on leads",
+            "cette adresse n'est pas celle d'un contact partenaire connu de leadbot : elle ne \
+             peut pas agir sur les demandes",
+        );
+        return answerer.refuse(tx, "stranger", None, &problem, "").await;
     }
     if config.bot.require_authentication && !is_authenticated(mail, &sender_address, config) {
-        let problem = "your mail server's authentication (DKIM/DMARC) did not confirm the sender, \
-                       so the reply was not applied";
+        let problem = words(
+            "your mail server's authentication (DKIM/DMARC) did not confirm the sender, so \
+             the reply was not applied",
+            "l'authentification de votre serveur de messagerie (DKIM/DMARC) n'a pas confirmé \
+             l'expéditeur : la réponse n'a pas été appliquée",
+        );
         return answerer
-            .refuse(tx, "unauthenticated", None, problem, "")
+            .refuse(tx, "unauthenticated", None, &problem, "")
             .await;
     }
 
@@ -122,8 +130,12 @@ pub(super) async fn handle(
         Err(error) => {
             let lead = correlate(tx, config, mail, None).await?.lead();
             let example = error.example(language);
+            let problem = Words {
+                en: error.message(Language::En),
+                fr: error.message(Language::Fr),
+            };
             return answerer
-                .refuse(tx, "command", lead, &error.to_string(), &example)
+                .refuse(tx, "command", lead, &problem, &example)
                 .await;
         }
     };
@@ -144,8 +156,11 @@ pub(super) async fn handle(
                     .await
             }
             _ => {
-                let problem = "LIST shows a partner's leads; it is for partner contacts";
-                answerer.refuse(tx, "command", None, problem, "").await
+                let problem = words(
+                    "LIST shows a partner's leads; it is for partner contacts",
+                    "LISTE montre les demandes d'un partenaire : elle est réservée à ses contacts",
+                );
+                answerer.refuse(tx, "command", None, &problem, "").await
             }
         },
         _ => act_on_lead(tx, &answerer, &sender, correlation, parsed, language).await,
@@ -166,17 +181,28 @@ async fn act_on_lead(
     let example = command::example(kind, language);
     let Some(lead_id) = correlation.lead() else {
         let problem = if correlation == Correlation::Tampered {
-            "the reply address of this mail has been altered, so it cannot act on a lead"
+            words(
+                "the reply address of this mail has been altered, so it cannot act on a lead",
+                "l'adresse de réponse de ce message a été modifiée : il ne peut pas agir sur \
+                 une demande",
+            )
         } else {
-            "leadbot could not tell which lead this reply is about: reply to the lead's \
-             notification, or add its tag, like ACCEPT L-1042"
+            words(
+                "leadbot could not tell which lead this reply is about: reply to the lead's \
+                 notification, or add its tag, like ACCEPT L-1042",
+                "leadbot n'a pas pu savoir de quelle demande parle cette réponse : répondez à \
+                 la notification de la demande, ou ajoutez son numéro, comme ACCEPTER L-1042",
+            )
         };
         return answerer
-            .refuse(tx, "no_lead", None, problem, &example)
+            .refuse(tx, "no_lead", None, &problem, &example)
             .await;
     };
     let Some(lead) = leads::load(tx, lead_id).await? else {
-        let problem = format!("lead {lead_id} does not exist");
+        let problem = words(
+            format!("lead {lead_id} does not exist"),
+            format!("la demande {lead_id} n'existe pas"),
+        );
         return answerer
             .refuse(tx, "no_lead", None, &problem, &example)
             .await;
@@ -186,7 +212,7 @@ async fn act_on_lead(
         Ok(actor) => actor,
         Err(problem) => {
             return answerer
-                .refuse(tx, "not_authorized", Some(lead_id), problem, "")
+                .refuse(tx, "not_authorized", Some(lead_id), &problem, "")
                 .await;
         }
     };
@@ -233,17 +259,27 @@ async fn act_on_lead(
         Err(ActError::Store(error)) => Err(error.into()),
         Err(refusal) => {
             let next = allowed_next(&leads::load(tx, lead_id).await?.unwrap_or(lead));
+            let next: Vec<&str> = match answerer.locale {
+                Locale::En => next,
+                Locale::Fr => next.into_iter().map(french_word).collect(),
+            };
             let example = format!(
-                "{}: {}",
+                "{} {}",
                 pick(
                     answerer.locale,
-                    "Commands possible now",
-                    "Commandes possibles"
+                    "Commands possible now:",
+                    "Commandes possibles :"
                 ),
                 next.join(", ")
             );
             answerer
-                .refuse(tx, "refused", Some(lead_id), &refusal.to_string(), &example)
+                .refuse(
+                    tx,
+                    "refused",
+                    Some(lead_id),
+                    &refusal_words(&refusal),
+                    &example,
+                )
                 .await
         }
     }
@@ -313,7 +349,7 @@ fn authorize(
     correlation: &Correlation,
     lead: &Lead,
     kind: CommandKind,
-) -> Result<Actor, &'static str> {
+) -> Result<Actor, Words> {
     let reviewer_command = matches!(
         kind,
         CommandKind::Approve | CommandKind::Reject | CommandKind::Info
@@ -330,16 +366,31 @@ fn authorize(
                 email: sender_email.to_string(),
             }),
             Correlation::Tag(_) if reads_only => Ok(Actor::Operator),
-            _ => Err("reviewers act by replying to the registration mail they received"),
+            _ => Err(words(
+                "reviewers act by replying to the registration mail they received",
+                "les examinateurs agissent en répondant au message d'enregistrement reçu",
+            )),
         },
-        Sender::Reviewer => Err("deal reviewers answer registrations with APPROVE, REJECT or INFO"),
-        Sender::Stranger => Err("this address is not a partner contact"),
+        Sender::Reviewer => Err(words(
+            "deal reviewers answer registrations with APPROVE, REJECT or INFO",
+            "les examinateurs répondent aux enregistrements par APPROUVER, REJETER ou INFO",
+        )),
+        Sender::Stranger => Err(words(
+            "this address is not a partner contact",
+            "cette adresse n'est pas celle d'un contact partenaire",
+        )),
         Sender::Contact(contact) => {
             if contact.partner_id != lead.partner_id {
-                return Err("this lead belongs to another partner: its contacts act on it");
+                return Err(words(
+                    "this lead belongs to another partner: its contacts act on it",
+                    "cette demande appartient à un autre partenaire : ses contacts la traitent",
+                ));
             }
             if reviewer_command {
-                return Err("APPROVE, REJECT and INFO are for deal-registration reviewers");
+                return Err(words(
+                    "APPROVE, REJECT and INFO are for deal-registration reviewers",
+                    "APPROUVER, REJETER et INFO sont réservés aux examinateurs des enregistrements",
+                ));
             }
             let actor = Actor::Contact {
                 name: contact.name.clone(),
@@ -349,25 +400,30 @@ fn authorize(
             match correlation {
                 _ if reads_only => Ok(actor),
                 Correlation::Token(token) if token.contact_id == contact.id => Ok(actor),
-                Correlation::Token(_) => Err(
+                Correlation::Token(_) => Err(words(
                     "this reply address was issued to another contact; reply from the address \
                      that received the notification, or to your own copy of it",
-                ),
+                    "cette adresse de réponse a été attribuée à un autre contact : répondez depuis \
+                     l'adresse qui a reçu la notification, ou à votre propre exemplaire",
+                )),
                 Correlation::Thread(_) => Ok(actor),
-                Correlation::Tag(_) => Err(
+                Correlation::Tag(_) => Err(words(
                     "a lead tag alone cannot authorize a change: reply to the lead's notification \
                      (its reply address carries your signed token)",
-                ),
-                Correlation::Tampered | Correlation::Nothing => {
-                    Err("this reply cannot be tied to a notification leadbot sent you")
-                }
+                    "un numéro de demande seul ne peut pas autoriser un changement : répondez à la \
+                     notification de la demande (son adresse de réponse porte votre jeton signé)",
+                )),
+                Correlation::Tampered | Correlation::Nothing => Err(words(
+                    "this reply cannot be tied to a notification leadbot sent you",
+                    "cette réponse ne correspond à aucune notification que leadbot vous a envoyée",
+                )),
             }
         }
     }
 }
 
 /// With `registration_solutions` configured, REGISTER must name one of them.
-fn check_registration(config: &Config, command: &Command) -> Result<(), String> {
+fn check_registration(config: &Config, command: &Command) -> Result<(), Words> {
     let Command::Register { fields } = command else {
         return Ok(());
     };
@@ -381,9 +437,16 @@ fn check_registration(config: &Config, command: &Command) -> Result<(), String> 
         .map(|(_, value)| value.trim().to_lowercase());
     match named {
         Some(solution) if eligible.iter().any(|e| e.to_lowercase() == solution) => Ok(()),
-        _ => Err(format!(
-            "deal registration needs a `Solution:` line naming an eligible solution ({})",
-            eligible.join(", ")
+        _ => Err(words(
+            format!(
+                "deal registration needs a `Solution:` line naming an eligible solution ({})",
+                eligible.join(", ")
+            ),
+            format!(
+                "l'enregistrement d'affaire demande une ligne `Solution:` nommant une solution \
+                 éligible ({})",
+                eligible.join(", ")
+            ),
         )),
     }
 }
@@ -485,9 +548,10 @@ impl Answerer<'_> {
         tx: &mut PgConnection,
         kind: &str,
         lead: Option<LeadId>,
-        problem: &str,
+        problem: &Words,
         example: &str,
     ) -> Result<(Handled, Option<LeadId>), IngestError> {
+        let problem = problem.pick(self.locale);
         let per_hour = self.config.bot.error_answers_per_hour;
         let allowed =
             limits::allow_answer(tx, self.sender.as_str(), kind, per_hour, self.now).await?;
@@ -551,6 +615,74 @@ impl Answerer<'_> {
 
 /// A LIST group: its English and French title and which leads belong to it.
 type ListGroup = (&'static str, &'static str, fn(&Lead) -> bool);
+
+/// A message in both languages; answers pick the reader's.
+struct Words {
+    en: String,
+    fr: String,
+}
+
+impl Words {
+    fn pick(&self, locale: Locale) -> &str {
+        match locale {
+            Locale::En => &self.en,
+            Locale::Fr => &self.fr,
+        }
+    }
+}
+
+fn words(en: impl Into<String>, fr: impl Into<String>) -> Words {
+    Words {
+        en: en.into(),
+        fr: fr.into(),
+    }
+}
+
+/// Why the life cycle refused an action, in both languages.
+fn refusal_words(error: &ActError) -> Words {
+    let fr = match error {
+        ActError::AlreadyActed {
+            action,
+            state,
+            by,
+            at,
+        } => format!(
+            "{} n'est plus possible : la demande a déjà été {} par {by} le {}",
+            french_word(action),
+            state_label(*state, true),
+            at.format("%Y-%m-%d à %H:%M UTC")
+        ),
+        ActError::Refused(TransitionError::NotAllowed { action, state }) => format!(
+            "{} n'est pas possible tant que la demande est {}",
+            french_word(action),
+            state_label(*state, true)
+        ),
+        ActError::Refused(TransitionError::Closed { state, .. }) => format!(
+            "la demande est {} : elle est close et n'accepte plus d'action",
+            state_label(*state, true)
+        ),
+        ActError::Refused(TransitionError::MemberCannotAct { who }) => format!(
+            "{who} est membre du partenaire : les membres peuvent lire les demandes mais pas \
+             agir dessus"
+        ),
+        ActError::Refused(TransitionError::NothingToEdit) => {
+            "MODIFIER demande au moins un champ à changer".into()
+        }
+        ActError::UnknownLead(id) => format!("la demande {id} n'existe pas"),
+        ActError::Contended(id) => {
+            format!("la demande {id} changeait pendant l'enregistrement ; réessayez")
+        }
+        other => other.to_string(),
+    };
+    words(error.to_string(), fr)
+}
+
+fn french_word(english: &str) -> &'static str {
+    CommandKind::ALL
+        .iter()
+        .find(|kind| kind.word(Language::En) == english)
+        .map_or("Cette commande", |kind| kind.word(Language::Fr))
+}
 
 /// The LIST answer: a partner's leads grouped as marketplace, qualified, favorites, archived.
 fn list_body(all: &[Lead], locale: Locale) -> String {
