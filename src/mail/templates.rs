@@ -767,7 +767,12 @@ impl DigestView {
             Some(rate) => format!("{:.0}%", rate * 100.0),
             None => "—".to_string(),
         };
-        let duration = |d: Option<chrono::TimeDelta>| d.map_or("—".to_string(), short_duration);
+        // "13d 4h" reads "13j 4h" in French.
+        let span = |d: chrono::TimeDelta| {
+            let text = short_duration(d);
+            if fr { text.replace('d', "j") } else { text }
+        };
+        let duration = |d: Option<chrono::TimeDelta>| d.map_or("—".to_string(), span);
         let value = |l: &DigestLead| {
             l.deal_value
                 .as_ref()
@@ -789,7 +794,7 @@ impl DigestView {
                     "Awaiting your answer (waiting for)",
                     "En attente de réponse (depuis)",
                 ),
-                lines(&digest.awaiting, &|l| short_duration(now - l.received_at)),
+                lines(&digest.awaiting, &|l| span(now - l.received_at)),
             ),
             (
                 title(
@@ -821,7 +826,7 @@ impl DigestView {
             period_start: when(digest.period_start),
             period_end: when(now),
             new_leads: lines(&digest.new_leads, &|l| kind_label(l.kind, fr).to_string()),
-            awaiting: lines(&digest.awaiting, &|l| short_duration(now - l.received_at)),
+            awaiting: lines(&digest.awaiting, &|l| span(now - l.received_at)),
             hot: lines(&digest.hot_unanswered, &|l| {
                 l.hot_until.map(when).unwrap_or_default()
             }),
