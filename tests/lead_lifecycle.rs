@@ -3,12 +3,14 @@
 
 mod support;
 
+use support::fixtures::{chloe_inquiry, insert_lead};
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use leadbot::domain::{
-    Action, Actor, ContactRole, Customer, DealChanges, DeclineReason, LeadContact, LeadId,
-    LeadKind, LeadState, Money, TransitionError,
+    Action, Actor, ContactRole, DealChanges, DeclineReason, LeadContact, LeadId, LeadState, Money,
+    TransitionError,
 };
-use leadbot::store::leads::{self, NewLead};
+use leadbot::store::leads::{self};
 use leadbot::workflow::act::{ActError, act};
 use support::db::{TestDb, seed_directory};
 
@@ -17,31 +19,8 @@ fn received_at() -> DateTime<Utc> {
 }
 
 async fn new_lead(db: &TestDb) -> LeadId {
-    let mut conn = db.pool.acquire().await.unwrap();
-    let new = NewLead {
-        kind: LeadKind::CustomerInquiry,
-        partner_id: "contoso".into(),
-        profile_id: "contoso-fr".into(),
-        customer: Customer {
-            name: Some("Chloé Dubois".into()),
-            email: Some("chloe@client.test".into()),
-            company: Some("Fabrikam SA".into()),
-            phone: None,
-        },
-        customer_region: Some("France".into()),
-        customer_company_size: None,
-        customer_locale: Some("fr".into()),
-        need: "Migrer 200 boîtes mail vers Teams".into(),
-        hot_until: Some(received_at() + Duration::hours(72)),
-        referrer: None,
-        source_message_id: None,
-        received_at: received_at(),
-        expires_at: received_at() + Duration::days(14),
-    };
-    leads::insert(&mut conn, &new, "chloe@client.test")
+    insert_lead(&db.pool, &chloe_inquiry(received_at()))
         .await
-        .unwrap()
-        .expect("a new lead")
         .id
 }
 

@@ -4,15 +4,15 @@
 
 mod support;
 
+use support::fixtures::{chloe_inquiry, insert_lead};
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use leadbot::config::{Config, Security, SmtpConfig};
-use leadbot::domain::{
-    Action, Actor, ContactRole, Customer, DeclineReason, EmailAddress, Lead, LeadKind,
-};
+use leadbot::domain::{Action, Actor, ContactRole, DeclineReason, EmailAddress, Lead};
 use leadbot::mail::outgoing::OutgoingMail;
 use leadbot::mail::templates::Reminder;
 use leadbot::mail::token;
-use leadbot::store::leads::{self, NewLead};
+use leadbot::store::leads::NewLead;
 use leadbot::store::outbox::{self, OutboxRow};
 use leadbot::transport::smtp::SmtpTransport;
 use leadbot::transport::{MailTransport, MemoryTransport};
@@ -56,31 +56,11 @@ fn memory_courier() -> (Courier, MemoryTransport) {
 
 /// A French customer's inquiry to Contoso's French profile (three contacts, all French).
 async fn new_lead(db: &TestDb, need: &str) -> Lead {
-    let mut conn = db.pool.acquire().await.unwrap();
     let new = NewLead {
-        kind: LeadKind::CustomerInquiry,
-        partner_id: "contoso".into(),
-        profile_id: "contoso-fr".into(),
-        customer: Customer {
-            name: Some("Chloé Dubois".into()),
-            email: Some("chloe@client.test".into()),
-            company: Some("Fabrikam SA".into()),
-            phone: None,
-        },
-        customer_region: Some("France".into()),
-        customer_company_size: None,
-        customer_locale: Some("fr".into()),
         need: need.into(),
-        hot_until: Some(received_at() + Duration::hours(72)),
-        referrer: None,
-        source_message_id: None,
-        received_at: received_at(),
-        expires_at: received_at() + Duration::days(14),
+        ..chloe_inquiry(received_at())
     };
-    leads::insert(&mut conn, &new, "chloe@client.test")
-        .await
-        .unwrap()
-        .expect("a new lead")
+    insert_lead(&db.pool, &new).await
 }
 
 async fn queue_new_lead(db: &TestDb, lead: &Lead) -> Vec<i64> {

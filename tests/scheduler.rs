@@ -3,10 +3,12 @@
 
 mod support;
 
+use support::fixtures::{chloe_inquiry, insert_lead};
+
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use leadbot::config::Config;
-use leadbot::domain::{Customer, LeadId, LeadKind, Referrer, ReferrerKind};
-use leadbot::store::leads::{self, NewLead};
+use leadbot::domain::{LeadId, LeadKind, Referrer, ReferrerKind};
+use leadbot::store::leads::NewLead;
 use leadbot::workflow::scheduler::{TickReport, tick};
 use sqlx::PgPool;
 use support::db::{SECRET, TestDb, seed_directory};
@@ -52,31 +54,12 @@ async fn new_lead(pool: &PgPool, came: Came, received_at: DateTime<Utc>) -> i64 
             Came::Referred => LeadKind::SalesQualified,
             _ => LeadKind::CustomerInquiry,
         },
-        partner_id: "contoso".into(),
-        profile_id: "contoso-fr".into(),
-        customer: Customer {
-            name: Some("Chloé Dubois".into()),
-            email: Some("chloe@client.test".into()),
-            company: Some("Fabrikam SA".into()),
-            phone: None,
-        },
-        customer_region: Some("France".into()),
-        customer_company_size: None,
-        customer_locale: Some("fr".into()),
         need: "Migrer 200 boîtes vers Teams.".into(),
         hot_until: matches!(came, Came::HotInquiry).then(|| received_at + TimeDelta::hours(72)),
         referrer,
-        source_message_id: None,
-        received_at,
-        expires_at: received_at + TimeDelta::days(14),
+        ..chloe_inquiry(received_at)
     };
-    let mut conn = pool.acquire().await.unwrap();
-    leads::insert(&mut conn, &new, "test")
-        .await
-        .unwrap()
-        .unwrap()
-        .id
-        .0
+    insert_lead(pool, &new).await.id.0
 }
 
 /// The mail queued about `lead`, as (template, recipient) sorted, one entry per mail.

@@ -4,6 +4,7 @@
 
 pub mod daemon;
 pub mod db;
+pub mod fixtures;
 pub mod leadbot;
 pub mod mailstack;
 

@@ -1,0 +1,40 @@
+//! Leads the database tests start from, made through the store as ingest would.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use leadbot::domain::{Customer, Lead, LeadKind};
+use leadbot::store::leads::{self, NewLead};
+use sqlx::PgPool;
+
+/// Chloé Dubois's French inquiry to Contoso's French profile (three French contacts),
+/// received at `received_at`, hot for 72 hours, expiring after 14 days. Tests change
+/// what they need with struct-update syntax.
+pub fn chloe_inquiry(received_at: DateTime<Utc>) -> NewLead {
+    NewLead {
+        kind: LeadKind::CustomerInquiry,
+        partner_id: "contoso".into(),
+        profile_id: "contoso-fr".into(),
+        customer: Customer {
+            name: Some("Chloé Dubois".into()),
+            email: Some("chloe@client.test".into()),
+            company: Some("Fabrikam SA".into()),
+            phone: None,
+        },
+        customer_region: Some("France".into()),
+        customer_company_size: None,
+        customer_locale: Some("fr".into()),
+        need: "Migrer 200 boîtes mail vers Teams".into(),
+        hot_until: Some(received_at + TimeDelta::hours(72)),
+        referrer: None,
+        source_message_id: None,
+        received_at,
+        expires_at: received_at + TimeDelta::days(14),
+    }
+}
+
+pub async fn insert_lead(pool: &PgPool, new: &NewLead) -> Lead {
+    let mut conn = pool.acquire().await.expect("a connection");
+    leads::insert(&mut conn, new, "chloe@client.test")
+        .await
+        .expect("insert a lead")
+        .expect("a new lead")
+}
