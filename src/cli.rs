@@ -244,12 +244,16 @@ pub async fn run(cli: Cli) -> Result<()> {
                 bail!("lead {lead_id} does not exist");
             };
             let events = leads::events(&mut conn, lead_id).await?;
+            let inbound = store::inbound::list_for_lead(&mut conn, lead_id.0).await?;
+            let outbound = store::outbox::list_for_lead(&mut conn, lead_id).await?;
             let now = Utc::now();
             if json {
-                let view = views::lead_json(&lead, &events, now);
+                let mut view = views::lead_json(&lead, &events, now);
+                view["messages"] = views::messages_json(&inbound, &outbound);
                 println!("{}", serde_json::to_string_pretty(&view)?);
             } else {
                 print!("{}", views::lead_text(&lead, &events, now));
+                print!("{}", views::messages_text(&inbound, &outbound));
             }
         }
         Command::Run => {

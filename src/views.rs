@@ -5,6 +5,7 @@ use rust_decimal::prelude::ToPrimitive;
 use serde_json::{Value, json};
 
 use crate::domain::Lead;
+use crate::store::inbound::InboundRow;
 use crate::store::leads::EventRow;
 use crate::store::outbox::OutboxRow;
 
@@ -255,6 +256,67 @@ pub fn outbox_table(rows: &[OutboxRow]) -> String {
         ]);
     }
     align(&table)
+}
+
+/// A lead's mail, both ways, in time order: what came in and what leadbot wrote.
+pub fn messages_json(inbound: &[InboundRow], outbound: &[OutboxRow]) -> Value {
+    let mut messages: Vec<(DateTime<Utc>, Value)> = inbound
+        .iter()
+        .map(|m| {
+            (
+                m.received_at,
+                json!({
+                    "direction": "in", "at": m.received_at, "id": m.id,
+                    "from": m.sender, "subject": m.subject, "class": m.class,
+                    "outcome": m.outcome, "reason": m.reason, "message_id": m.message_id,
+                }),
+            )
+        })
+        .chain(outbound.iter().map(|m| {
+            (
+                m.created_at,
+                json!({
+                    "direction": "out", "at": m.created_at, "id": m.id,
+                    "to": m.recipient, "subject": m.subject, "template": m.template,
+                    "state": m.state, "message_id": m.message_id,
+                }),
+            )
+        }))
+        .collect();
+    messages.sort_by_key(|(at, _)| *at);
+    Value::Array(messages.into_iter().map(|(_, m)| m).collect())
+}
+
+/// The same, as lines under `lead show`.
+pub fn messages_text(inbound: &[InboundRow], outbound: &[OutboxRow]) -> String {
+    let mut lines: Vec<(DateTime<Utc>, String)> = inbound
+        .iter()
+        .map(|m| {
+            let from = m.sender.as_deref().unwrap_or("?");
+            let subject = m.subject.as_deref().unwrap_or("");
+            (
+                m.received_at,
+                format!("in   {from:<30} {subject} ({})", m.outcome),
+            )
+        })
+        .chain(outbound.iter().map(|m| {
+            let line = format!("out  {:<30} {} ({})", m.recipient, m.subject, m.state);
+            (m.created_at, line)
+        }))
+        .collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    lines.sort_by_key(|(at, _)| *at);
+    let mut out = String::from("\nMail\n");
+    for (at, line) in lines {
+        out.push_str(&format!(
+            "  {}  {}\n",
+            at.format("%Y-%m-%d %H:%M"),
+            shorten(&line, 110)
+        ));
+    }
+    out
 }
 
 fn shorten(text: &str, max: usize) -> String {

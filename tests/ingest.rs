@@ -49,6 +49,26 @@ async fn an_rfi_to_a_profile_becomes_a_lead_once() {
     assert_eq!(lead["customer"]["phone"], "+33 1 02 03 04 05");
     assert_eq!(lead["hot"], false);
     assert!(lead["need"].as_str().unwrap().contains("migrer 200 boîtes"));
+
+    let shown = leadbot(
+        &db.env(),
+        &["lead", "show", &lead["id"].to_string(), "--json"],
+    );
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    let messages = shown["messages"]
+        .as_array()
+        .expect("lead show lists its mail");
+    assert_eq!(messages[0]["direction"], "in");
+    assert_eq!(messages[0]["message_id"], "rfi-1@client.test");
+    let out: Vec<&str> = messages[1..]
+        .iter()
+        .map(|m| m["template"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        out,
+        ["new_lead", "new_lead", "new_lead", "acknowledgement"],
+        "three contacts notified, the customer acknowledged"
+    );
 }
 
 #[tokio::test]

@@ -124,6 +124,22 @@ pub async fn list(
     .doing("listing inbound messages")
 }
 
+/// The messages that made or acted on one lead, oldest first.
+pub async fn list_for_lead(
+    conn: &mut PgConnection,
+    lead: i64,
+) -> Result<Vec<InboundRow>, StoreError> {
+    sqlx::query_as(
+        "SELECT id, message_id, source, received_at, sender, subject, class, outcome, reason,
+             lead_id
+         FROM inbound_messages WHERE lead_id = $1 ORDER BY id",
+    )
+    .bind(lead)
+    .fetch_all(conn)
+    .await
+    .doing("listing a lead's messages")
+}
+
 /// The raw bytes of a recorded message, locked for re-processing.
 pub async fn raw_for_update(
     conn: &mut PgConnection,

@@ -177,9 +177,25 @@ pub async fn mark_failed(conn: &mut PgConnection, id: i64, error: &str) -> Resul
 
 /// Every row, oldest first, for `leadbot outbox list`.
 pub async fn list(conn: &mut PgConnection) -> Result<Vec<OutboxRow>, StoreError> {
+    list_where(conn, None).await
+}
+
+/// The mail leadbot wrote about one lead, oldest first.
+pub async fn list_for_lead(
+    conn: &mut PgConnection,
+    lead: LeadId,
+) -> Result<Vec<OutboxRow>, StoreError> {
+    list_where(conn, Some(lead)).await
+}
+
+async fn list_where(
+    conn: &mut PgConnection,
+    lead: Option<LeadId>,
+) -> Result<Vec<OutboxRow>, StoreError> {
     sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {OUTBOX_COLUMNS} FROM outbox ORDER BY id"
+        "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE $1::bigint IS NULL OR lead_id = $1 ORDER BY id"
     )))
+    .bind(lead.map(|l| l.0))
     .fetch_all(conn)
     .await
     .doing("listing the outbox")
