@@ -234,3 +234,50 @@ async fn check_says_pass_or_fail_for_each_part() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_listener_that_gives_up_makes_the_daemon_unhealthy() {
+    let (db, stack) = ready().await;
+    let http_port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let mut env = environment(&db, &stack, http_port);
+    env.push(("LEADBOT_IMAP_PASSWORD".into(), "wrong-password".into()));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_leadbot"))
+        .arg("run")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let health = async || -> Option<(u16, String)> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", http_port))
+            .await
+            .ok()?;
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.ok()?;
+        let status = response.split_whitespace().nth(1)?.parse().ok()?;
+        Some((status, response))
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let verdict = loop {
+        if let Some((503, body)) = health().await {
+            break body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/healthz never reported the stopped listener"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(verdict.contains("IMAP listener stopped"), "{verdict}");
+}

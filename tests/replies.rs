@@ -560,6 +560,18 @@ async fn with_authentication_required_only_a_passing_verdict_lets_a_reply_act() 
         "a verdict from another server is not trusted"
     );
 
+    let look_alike = format!(
+        "From: alice@contoso.test\r\nTo: {alice_to}\r\nSubject: Re\r\nMessage-ID: <alike@contoso.test>\r\n\
+         In-Reply-To: <{alice_mid}>\r\n\
+         Authentication-Results: mx.leads.example.test; dkim=pass header.d=contoso.test.evil.test\r\n\r\nACCEPT\r\n"
+    );
+    assert!(deliver(&world.env, look_alike.as_bytes()).status.success());
+    assert_eq!(
+        world.state().await,
+        "received",
+        "a look-alike signing domain is not the sender's"
+    );
+
     let trusted = format!(
         "From: alice@contoso.test\r\nTo: {alice_to}\r\nSubject: Re\r\nMessage-ID: <signed@contoso.test>\r\n\
          In-Reply-To: <{alice_mid}>\r\n\
@@ -600,5 +612,86 @@ async fn a_customer_answering_the_acknowledgement_reaches_the_contacts() {
             .mail_to("chloe@client.test", "error_answer")
             .await
             .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn answering_someone_elses_mail_names_the_lead_but_authorizes_nothing() {
+    let world = World::new().await;
+    // The customer knows their acknowledgement's Message-ID; forging a contact's From
+    // with it must not act as that contact.
+    let (_, ack_id) = world
+        .notification("acknowledgement", "chloe@client.test")
+        .await;
+    world.reply(
+        "forged@client.test",
+        "alice@contoso.test",
+        "leads@leads.example.test",
+        Some(&ack_id),
+        "DECLINE 2\r\n",
+    );
+    assert_eq!(world.state().await, "received");
+    let answers = world.mail_to("alice@contoso.test", "error_answer").await;
+    assert!(
+        answers.iter().any(|a| a.contains("numéro de demande seul")),
+        "{answers:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_command_naming_another_lead_than_the_one_answered_changes_nothing() {
+    let world = World::new().await;
+    let (alice_to, alice_mid) = world.notification("new_lead", "alice@contoso.test").await;
+    world.reply(
+        "other@contoso.test",
+        "alice@contoso.test",
+        &alice_to,
+        Some(&alice_mid),
+        "DECLINE L-99999 2\r\n",
+    );
+    assert_eq!(world.state().await, "received");
+    let answer = &world.mail_to("alice@contoso.test", "error_answer").await[0];
+    assert!(answer.contains("nomme L-99999"), "{answer}");
+}
+
+#[tokio::test]
+async fn a_contacts_fresh_mail_with_a_command_is_answered_not_made_a_lead() {
+    let world = World::new().await;
+    let fresh = |id: &str, body: &str| {
+        format!(
+            "From: Bob Jones <bob@fabrikam.test>\r\nTo: leads@leads.example.test\r\nSubject: leads\r\n\
+             Message-ID: <{id}@fabrikam.test>\r\n\r\n{body}"
+        )
+    };
+    assert!(
+        deliver(&world.env, fresh("list", "LIST\r\n").as_bytes())
+            .status
+            .success()
+    );
+    let tag = format!("ACCEPT L-{}\r\nDeal name: Azure migration\r\n", world.lead);
+    assert!(
+        deliver(&world.env, fresh("accept", &tag).as_bytes())
+            .status
+            .success()
+    );
+
+    let leads: i64 = sqlx::query_scalar("SELECT count(*) FROM leads")
+        .fetch_one(&world.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(leads, 1, "no lead was made of the contacts' commands");
+    assert_eq!(world.state().await, "received");
+    assert_eq!(
+        world
+            .mail_to("bob@fabrikam.test", "information")
+            .await
+            .len(),
+        1,
+        "LIST answered"
+    );
+    let refused = world.mail_to("bob@fabrikam.test", "error_answer").await;
+    assert!(
+        refused.iter().any(|a| a.contains("another partner")),
+        "{refused:?}"
     );
 }

@@ -21,10 +21,22 @@ pub struct HttpState {
 
 pub fn router(state: HttpState) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(health))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
         .with_state(state)
+}
+
+/// Up, and reading mail: a listener that gave up (bad credentials, missing mailbox)
+/// makes the process unhealthy, so monitoring notices that mail is no longer read.
+async fn health(State(state): State<HttpState>) -> impl IntoResponse {
+    match state.listener.stopped_because() {
+        None => (StatusCode::OK, "ok\n".to_string()),
+        Some(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the IMAP listener stopped: {reason}\n"),
+        ),
+    }
 }
 
 async fn ready(State(state): State<HttpState>) -> impl IntoResponse {

@@ -215,8 +215,10 @@ async fn imap_listener(
     stats: Arc<ListenerStats>,
     stopped: watch::Receiver<bool>,
 ) {
-    if let Err(error) = listener::run_listener(pool, config, stopped, stats).await {
-        tracing::error!(error = %format!("{error:#}"), "the IMAP listener stopped");
+    if let Err(error) = listener::run_listener(pool, config, stopped, stats.clone()).await {
+        let reason = format!("{error:#}");
+        tracing::error!(error = %reason, "the IMAP listener stopped; /healthz now fails");
+        stats.record_stop(reason);
     }
 }
 

@@ -6,10 +6,11 @@ use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
 
 use crate::config::Config;
+use crate::domain::command::parse_command;
 use crate::domain::stats::ProfileStats;
 use crate::domain::{EmailAddress, LeadId, Referrer, ReferrerKind};
 use crate::mail::rfi::{self, Rfi, Sender};
-use crate::mail::{ClassifyContext, InboundMail, MailClass, classify, parse};
+use crate::mail::{ClassifyContext, InboundMail, MailClass, classify, parse, reply_text};
 use crate::store::directory::{self, ProfileRow};
 use crate::store::inbound::{self, Finding, Outcome};
 use crate::store::leads::{self, NewLead};
@@ -260,6 +261,12 @@ async fn process(
             let (handled, lead) = reply::handle(tx, config, &mail, now).await?;
             (handled, lead.map(|id| id.0))
         }
+        MailClass::Request if is_command_from_the_partner_side(tx, config, &mail).await? => {
+            // A contact writing a fresh mail with a command (LIST, HELP, ACCEPT L-1042):
+            // a reply in all but threading, never a request for a new lead.
+            let (handled, lead) = reply::handle(tx, config, &mail, now).await?;
+            (handled, lead.map(|id| id.0))
+        }
         MailClass::Request => {
             let handled = handle_request(tx, config, inbound_id, &mail, now).await?;
             let first = match &handled {
@@ -357,6 +364,27 @@ async fn finish(
         now,
     )
     .await
+}
+
+/// True for a new mail whose new text starts with a command, from a partner contact or a
+/// reviewer: it goes through the reply path (which answers it), not into a lead.
+async fn is_command_from_the_partner_side(
+    tx: &mut PgConnection,
+    config: &Config,
+    mail: &InboundMail,
+) -> Result<bool, StoreError> {
+    let Some(sender) = mail
+        .from
+        .as_ref()
+        .and_then(|f| EmailAddress::parse(&f.email).ok())
+    else {
+        return Ok(false);
+    };
+    if parse_command(&reply_text(&mail.text)).is_err() {
+        return Ok(false);
+    }
+    Ok(config.bot.reviewers.contains(&sender)
+        || directory::contact_by_email(tx, &sender).await?.is_some())
 }
 
 /// What a bounce says went wrong, for the failed outbox row.

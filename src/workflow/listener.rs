@@ -82,6 +82,8 @@ pub struct ListenerStats {
     waiting_for_mail: AtomicBool,
     /// Time from fetched to committed, per message.
     pub ingest_latency: crate::telemetry::LatencyHistogram,
+    /// Why the listener gave up for good (a configuration problem), for health checks.
+    stopped: std::sync::Mutex<Option<String>>,
 }
 
 /// A copy of the counters at one moment.
@@ -117,6 +119,18 @@ impl ListenerStats {
             holds_lock: self.holds_lock.load(Ordering::Relaxed),
             waiting_for_mail: self.waiting_for_mail.load(Ordering::Relaxed),
         }
+    }
+
+    /// Records that the listener ended for good, and why.
+    pub fn record_stop(&self, reason: String) {
+        if let Ok(mut stopped) = self.stopped.lock() {
+            *stopped = Some(reason);
+        }
+    }
+
+    /// Why the listener ended for good, if it did.
+    pub fn stopped_because(&self) -> Option<String> {
+        self.stopped.lock().ok().and_then(|stopped| stopped.clone())
     }
 
     fn count(counter: &AtomicU64) {

@@ -30,7 +30,7 @@ enum Correlation {
     Token(ReplyToken),
     /// A plus-address token that does not verify: someone edited it.
     Tampered,
-    /// It answers a message leadbot sent about this lead.
+    /// It answers a message leadbot sent about this lead to this very sender.
     Thread(LeadId),
     /// Only a `[L-1042]` tag: enough to read, never to change.
     Tag(LeadId),
@@ -102,7 +102,7 @@ pub(super) async fn handle(
     };
 
     if matches!(sender, Sender::Stranger) {
-        let correlation = correlate(tx, config, mail, None).await?;
+        let correlation = correlate(tx, config, mail, &sender_address, None).await?;
         if let Some(lead) = customer_follow_up(tx, &correlation, &sender_address).await? {
             return pass_to_contacts(tx, config, mail, &lead, &text, now).await;
         }
@@ -128,7 +128,9 @@ pub(super) async fn handle(
     let parsed = match parse_command(&text) {
         Ok(parsed) => parsed,
         Err(error) => {
-            let lead = correlate(tx, config, mail, None).await?.lead();
+            let lead = correlate(tx, config, mail, &sender_address, None)
+                .await?
+                .lead();
             let example = error.example(language);
             let problem = Words {
                 en: error.message(Language::En),
@@ -139,7 +141,24 @@ pub(super) async fn handle(
                 .await;
         }
     };
-    let correlation = correlate(tx, config, mail, parsed.lead).await?;
+    let correlation = correlate(tx, config, mail, &sender_address, parsed.lead).await?;
+    if let (Some(named), Some(answered)) = (parsed.lead, correlation.lead())
+        && named != answered
+    {
+        let problem = words(
+            format!(
+                "your command names {named}, but this reply answers mail about {answered}; \
+                 nothing was changed — reply to {named}'s own notification"
+            ),
+            format!(
+                "votre commande nomme {named}, mais cette réponse porte sur {answered} ; rien \
+                 n'a été modifié — répondez à la notification de {named}"
+            ),
+        );
+        return answerer
+            .refuse(tx, "command", Some(answered), &problem, "")
+            .await;
+    }
 
     match parsed.command {
         Command::Help => {
@@ -469,6 +488,7 @@ async fn correlate(
     tx: &mut PgConnection,
     config: &Config,
     mail: &InboundMail,
+    sender: &EmailAddress,
     command_tag: Option<LeadId>,
 ) -> Result<Correlation, IngestError> {
     let bot = config.bot.address.as_str();
@@ -504,32 +524,47 @@ async fn correlate(
             return Ok(Correlation::Token(token));
         }
     }
-    if let Some((lead, _recipient)) = outbox::sent_message(tx, &referenced).await? {
-        return Ok(Correlation::Thread(LeadId(lead)));
+    if let Some((lead, recipient)) = outbox::sent_message(tx, &referenced).await? {
+        // Answering mail that went to somebody else (a customer's acknowledgement, another
+        // contact's transcript) proves nothing about this sender: it only names the lead.
+        return Ok(if recipient == sender.as_str() {
+            Correlation::Thread(LeadId(lead))
+        } else {
+            Correlation::Tag(LeadId(lead))
+        });
     }
     let tag = command_tag
         .or_else(|| lead_tag(&mail.subject).and_then(|n| i64::try_from(n).ok().map(LeadId)));
     Ok(tag.map_or(Correlation::Nothing, Correlation::Tag))
 }
 
-/// The receiving server's verdict: an Authentication-Results header from the trusted
-/// authserv-id saying DMARC passed, or DKIM passed for the sender's own domain.
+/// The receiving server's verdict: an Authentication-Results header (RFC 8601) from the
+/// trusted authserv-id saying DMARC passed for the sender's domain, or DKIM passed with a
+/// signature of exactly that domain. Values are compared whole, never as substrings, so
+/// `header.d=contoso.test.evil.example` is not `contoso.test`.
 fn is_authenticated(mail: &InboundMail, sender: &EmailAddress, config: &Config) -> bool {
     let Some(authserv) = config.bot.authserv_id.as_deref() else {
         return false;
     };
+    let domain = sender.domain();
     mail.authentication_results.iter().any(|header| {
-        let header = header.to_lowercase();
-        let trusted = header
-            .trim_start()
-            .split([';', ' '])
+        let mut parts = header.split(';');
+        let trusted = parts
             .next()
-            .is_some_and(|id| id == authserv.to_lowercase());
-        let dmarc = header.contains("dmarc=pass");
-        let dkim = header.split(';').any(|part| {
-            part.contains("dkim=pass") && part.contains(&format!("header.d={}", sender.domain()))
-        });
-        trusted && (dmarc || dkim)
+            .and_then(|first| first.split_whitespace().next())
+            .is_some_and(|id| id.eq_ignore_ascii_case(authserv));
+        trusted
+            && parts.any(|part| {
+                let tokens: Vec<String> = part
+                    .split_whitespace()
+                    .map(|t| t.trim_end_matches(',').to_ascii_lowercase())
+                    .collect();
+                let has = |token: &str| tokens.iter().any(|t| t == token);
+                let from_domain = format!("header.from={domain}");
+                let signed_domain = format!("header.d={domain}");
+                (has("dmarc=pass") && has(&from_domain))
+                    || (has("dkim=pass") && has(&signed_domain))
+            })
     })
 }
 
