@@ -10,10 +10,10 @@
 //!   listener reads it and fetches every UID after it, so mail that arrived while nobody
 //!   listened is caught up. A new UIDVALIDITY voids the stored UIDs: the whole mailbox is
 //!   read again, and ingest recognizes what it already recorded.
-//! - A message is marked done on the server only after its transaction committed: first
-//!   the checkpoint advances, then the message gets \Seen — or, if ingest quarantined it,
-//!   it moves to the quarantine folder. A crash in between costs a repeated, harmless
-//!   ingest, never a lost message.
+//! - A message is marked done on the server only after its transaction committed: first it
+//!   gets \Seen — or, if ingest quarantined it, it moves to the quarantine folder — then
+//!   the checkpoint advances. A crash in between costs a repeated, harmless ingest (a
+//!   duplicate), never a lost message nor one left unflagged behind the checkpoint.
 //! - Between catch-ups it waits with IDLE, renewed before the 29-minute limit of RFC 2177.
 //! - Any I/O error or database error ends the session; the listener connects again after a
 //!   capped exponential backoff with jitter. Only what no retry can fix (a refused login, a
@@ -441,8 +441,8 @@ impl Listener {
         }
     }
 
-    /// One message: fetch, ingest (its own transaction), then advance the checkpoint, then
-    /// mark it done on the server.
+    /// One message: fetch, ingest (its own transaction), mark it done on the server, then
+    /// advance the checkpoint.
     async fn handle(
         &self,
         mailbox: &mut ImapMailbox,
@@ -470,12 +470,9 @@ impl Listener {
             Handled::Duplicate => self.was_quarantined(&raw).await?,
             _ => false,
         };
-        self.advance(place, uid).await?;
-        let counter = match report.handled {
-            Handled::Duplicate => &self.stats.duplicates,
-            _ => &self.stats.ingested,
-        };
-        ListenerStats::count(counter);
+        // Flag (or move) first, then move the checkpoint: a crash in between leaves the
+        // message after the checkpoint, so it is fetched again, recognised as a duplicate
+        // and flagged — it never stays in the inbox unflagged behind the checkpoint.
         if quarantine {
             mailbox
                 .move_to_folder(uid, &self.imap.quarantine_mailbox)
@@ -484,6 +481,12 @@ impl Listener {
         } else {
             mailbox.mark_seen(uid).await?;
         }
+        self.advance(place, uid).await?;
+        let counter = match report.handled {
+            Handled::Duplicate => &self.stats.duplicates,
+            _ => &self.stats.ingested,
+        };
+        ListenerStats::count(counter);
         tracing::debug!(
             uid,
             handled = ?report.handled,
