@@ -376,17 +376,22 @@ async fn an_unreadable_message_moves_to_the_quarantine_folder_and_is_listed_quar
     listener.stop().await;
 }
 
-#[tokio::test]
-async fn of_two_listeners_one_holds_the_lock_and_the_other_takes_over_when_it_stops() {
-    let (db, stack) = ready().await;
-    let config = config(&db, stack.imap_port());
-    let a = Running::start(&db, &config);
-    let b = Running::start(&db, &config);
+/// Two listeners on one mailbox, once one of them listens: (the lock holder, the standby).
+async fn two_listeners(db: &TestDb, config: &Arc<Config>) -> (Running, Running) {
+    let a = Running::start(db, config);
+    let b = Running::start(db, config);
     until("one of them listens", || async {
         a.stats().waiting_for_mail || b.stats().waiting_for_mail
     })
     .await;
-    let (holder, standby) = if a.stats().holds_lock { (a, b) } else { (b, a) };
+    if a.stats().holds_lock { (a, b) } else { (b, a) }
+}
+
+#[tokio::test]
+async fn of_two_listeners_one_holds_the_lock_and_the_other_takes_over_when_it_stops() {
+    let (db, stack) = ready().await;
+    let config = config(&db, stack.imap_port());
+    let (holder, standby) = two_listeners(&db, &config).await;
     assert!(holder.stats().holds_lock);
     assert!(!standby.stats().holds_lock);
     assert_eq!(
@@ -436,13 +441,7 @@ async fn of_two_listeners_one_holds_the_lock_and_the_other_takes_over_when_it_st
 async fn a_holder_whose_lock_connection_dies_stops_listening_and_the_mailbox_stays_covered() {
     let (db, stack) = ready().await;
     let config = config(&db, stack.imap_port());
-    let a = Running::start(&db, &config);
-    let b = Running::start(&db, &config);
-    until("one of them listens", || async {
-        a.stats().waiting_for_mail || b.stats().waiting_for_mail
-    })
-    .await;
-    let (holder, standby) = if a.stats().holds_lock { (a, b) } else { (b, a) };
+    let (holder, standby) = two_listeners(&db, &config).await;
 
     // What PostgreSQL sees when a holder's process dies: its lock connection goes away.
     let terminated: Vec<bool> = sqlx::query_scalar(

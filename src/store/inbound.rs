@@ -2,7 +2,7 @@
 //! idempotency key, with what the parser made of them and how they ended.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
+use sqlx::{AssertSqlSafe, PgConnection};
 
 use super::{Doing, StoreError};
 
@@ -109,15 +109,17 @@ pub struct InboundRow {
     pub lead_id: Option<i64>,
 }
 
+const INBOUND_COLUMNS: &str =
+    "id, message_id, source, received_at, sender, subject, class, outcome, reason, lead_id";
+
 pub async fn list(
     conn: &mut PgConnection,
     quarantined_only: bool,
 ) -> Result<Vec<InboundRow>, StoreError> {
-    sqlx::query_as(
-        "SELECT id, message_id, source, received_at, sender, subject, class, outcome, reason,
-             lead_id
-         FROM inbound_messages WHERE NOT $1 OR outcome = 'quarantined' ORDER BY id DESC",
-    )
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {INBOUND_COLUMNS} FROM inbound_messages
+             WHERE NOT $1 OR outcome = 'quarantined' ORDER BY id DESC"
+    )))
     .bind(quarantined_only)
     .fetch_all(conn)
     .await
@@ -129,11 +131,9 @@ pub async fn list_for_lead(
     conn: &mut PgConnection,
     lead: i64,
 ) -> Result<Vec<InboundRow>, StoreError> {
-    sqlx::query_as(
-        "SELECT id, message_id, source, received_at, sender, subject, class, outcome, reason,
-             lead_id
-         FROM inbound_messages WHERE lead_id = $1 ORDER BY id",
-    )
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {INBOUND_COLUMNS} FROM inbound_messages WHERE lead_id = $1 ORDER BY id"
+    )))
     .bind(lead)
     .fetch_all(conn)
     .await
