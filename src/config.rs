@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::TimeDelta;
 
-use crate::domain::EmailAddress;
+use crate::domain::{EmailAddress, Locale};
 
 /// A value that must never reach a log: Debug and Display print `***`.
 #[derive(Clone, PartialEq, Eq, Default)]
@@ -35,29 +35,6 @@ pub enum Security {
     None,
     StartTls,
     Tls,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Locale {
-    En,
-    Fr,
-}
-
-impl Locale {
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw.trim().to_ascii_lowercase().as_str() {
-            "en" => Some(Self::En),
-            "fr" => Some(Self::Fr),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::En => "en",
-            Self::Fr => "fr",
-        }
-    }
 }
 
 #[derive(Debug, Clone)]

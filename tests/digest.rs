@@ -4,7 +4,8 @@
 mod support;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
-use leadbot::config::{Config, Locale};
+use leadbot::config::Config;
+use leadbot::domain::Locale;
 use leadbot::domain::lifecycle::{Action, Actor, DealChanges};
 use leadbot::domain::{ContactRole, Customer, DeclineReason, LeadId, LeadKind, Money};
 use leadbot::domain::{LeadState, Referrer, ReferrerKind};

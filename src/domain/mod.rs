@@ -9,6 +9,7 @@ pub mod digest;
 pub mod directory;
 pub mod lead;
 pub mod lifecycle;
+pub mod locale;
 pub mod money;
 pub mod stats;
 
@@ -21,3 +22,4 @@ pub use lifecycle::{
     Action, Actor, DealChanges, EventKind, LeadEvent, Notice, Outcome, ReviewVerdict,
     TransitionError,
 };
+pub use locale::Locale;

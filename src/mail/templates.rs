@@ -11,7 +11,7 @@ use askama::Template;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::chart;
-use crate::config::Locale;
+use crate::domain::Locale;
 use crate::domain::command::{CommandKind, Language};
 use crate::domain::digest::{Digest, DigestLead};
 use crate::domain::lifecycle::allowed_next;

@@ -6,7 +6,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{PgConnection, PgPool};
 
 use super::notify::{self, NotifyError, Recipient};
-use crate::config::{Config, Locale, ScheduleConfig};
+use crate::config::{Config, ScheduleConfig};
+use crate::domain::Locale;
 use crate::domain::digest::{Digest, FIRST_PERIOD, STATS_WINDOW};
 use crate::mail::templates::Notification;
 use crate::store::schedule::{self as store, DigestRecipient};

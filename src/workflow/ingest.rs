@@ -8,7 +8,7 @@ use sqlx::{PgConnection, PgPool};
 use crate::config::Config;
 use crate::domain::command::parse_command;
 use crate::domain::stats::ProfileStats;
-use crate::domain::{EmailAddress, LeadId, Referrer, ReferrerKind};
+use crate::domain::{EmailAddress, Referrer, ReferrerKind};
 use crate::mail::rfi::{self, Rfi, Sender};
 use crate::mail::{ClassifyContext, InboundMail, MailClass, classify, parse, reply_text};
 use crate::store::directory::{self, ProfileRow};
@@ -16,64 +16,9 @@ use crate::store::inbound::{self, Finding, Outcome};
 use crate::store::leads::{self, NewLead};
 use crate::store::{Doing, StoreError};
 use crate::store::{outbox, stats};
-use crate::workflow::notify::{self, NotifyError};
+pub use crate::workflow::handled::{Handled, IngestError};
+use crate::workflow::notify;
 use crate::workflow::reply;
-
-#[derive(Debug, thiserror::Error)]
-pub enum IngestError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// A template failed to render: a bug, but the message stays unprocessed, not lost.
-    #[error(transparent)]
-    Notify(#[from] NotifyError),
-}
-
-impl IngestError {
-    /// The database is unreachable or restarting: try the same message again later. Any
-    /// other failure would fail again, so the message is quarantined instead.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            Self::Store(error) | Self::Notify(NotifyError::Store(error)) => error.is_transient(),
-            Self::Notify(NotifyError::Render(_)) => false,
-        }
-    }
-}
-
-/// What became of one message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Handled {
-    /// Already recorded earlier (same Message-ID or same bytes): nothing was done again.
-    Duplicate,
-    LeadsCreated(Vec<LeadId>),
-    /// A reply's command changed a lead.
-    Applied(String),
-    /// A reply changed nothing and its sender was told (why, or what they asked for).
-    Answered(String),
-    /// Bounce, auto-reply or list mail: recorded, never answered.
-    Automated(MailClass),
-    Quarantined(String),
-    Ignored(String),
-}
-
-impl std::fmt::Display for Handled {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Duplicate => f.write_str("already recorded earlier; nothing done again"),
-            Self::LeadsCreated(ids) if ids.is_empty() => {
-                f.write_str("no new lead (already created)")
-            }
-            Self::LeadsCreated(ids) => {
-                let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
-                write!(f, "created {}", ids.join(", "))
-            }
-            Self::Applied(what) => write!(f, "applied {what}"),
-            Self::Answered(why) => write!(f, "answered: {why}"),
-            Self::Automated(class) => write!(f, "recorded as automated mail ({class:?})"),
-            Self::Quarantined(reason) => write!(f, "quarantined: {reason}"),
-            Self::Ignored(reason) => write!(f, "recorded, not acted on: {reason}"),
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {

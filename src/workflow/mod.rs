@@ -6,6 +6,7 @@ pub mod act;
 pub mod clock;
 pub mod digest;
 pub mod explain;
+pub mod handled;
 pub mod ingest;
 pub mod listener;
 pub mod notify;

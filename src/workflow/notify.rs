@@ -7,7 +7,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use crate::config::{BotConfig, Locale};
+use crate::config::BotConfig;
+use crate::domain::Locale;
 use crate::domain::{EmailAddress, Lead, LeadId, Notice, Outcome};
 use crate::mail::outgoing::{OutgoingMail, new_message_id, plus_address};
 use crate::mail::templates::{self, Notification, Reminder, RenderError};

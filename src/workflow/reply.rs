@@ -10,9 +10,10 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use super::act::{ActError, act_in};
-use super::ingest::{Handled, IngestError};
+use super::handled::{Handled, IngestError};
 use super::notify::{self, REVIEWER_CONTACT_ID, Recipient};
-use crate::config::{Config, Locale};
+use crate::config::Config;
+use crate::domain::Locale;
 use crate::domain::command::{self, Command, CommandKind, Language, ParsedCommand, parse_command};
 use crate::domain::lifecycle::TransitionError;
 use crate::domain::lifecycle::{Actor, allowed_next};
