@@ -8,7 +8,8 @@ use sqlx::{PgConnection, PgPool};
 use crate::config::Config;
 use crate::domain::command::parse_command;
 use crate::domain::stats::ProfileStats;
-use crate::domain::{EmailAddress, Referrer, ReferrerKind};
+use crate::domain::{Customer, EmailAddress, Referrer, ReferrerKind};
+use crate::mail::one_line::one_line_opt;
 use crate::mail::rfi::{self, Rfi, Sender};
 use crate::mail::{ClassifyContext, InboundMail, MailClass, classify, parse, reply_text};
 use crate::store::directory::{self, ProfileRow};
@@ -398,9 +399,9 @@ async fn handle_request(
             kind: rfi.kind,
             partner_id: profile.partner_id.clone(),
             profile_id: profile.id.clone(),
-            customer: rfi.customer.clone(),
-            customer_region: rfi.region.clone(),
-            customer_company_size: rfi.company_size.clone(),
+            customer: one_line_customer(&rfi.customer),
+            customer_region: one_line_opt(rfi.region.as_deref()),
+            customer_company_size: one_line_opt(rfi.company_size.as_deref()),
             customer_locale: rfi.locale.map(String::from),
             need: rfi.need.clone(),
             hot_until: rfi
@@ -418,6 +419,16 @@ async fn handle_request(
         }
     }
     Ok(Handled::LeadsCreated(created))
+}
+
+/// The customer's one-line fields, as they will appear in subjects and mail lines.
+fn one_line_customer(customer: &Customer) -> Customer {
+    Customer {
+        name: one_line_opt(customer.name.as_deref()),
+        email: one_line_opt(customer.email.as_deref()),
+        company: one_line_opt(customer.company.as_deref()),
+        phone: one_line_opt(customer.phone.as_deref()),
+    }
 }
 
 /// The profiles an RFI is for: every profile address among the recipients (To, Cc,

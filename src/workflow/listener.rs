@@ -460,6 +460,13 @@ impl Listener {
         let started = Instant::now();
         let report = ingest(&self.pool, &self.config, &self.source, &raw, Utc::now()).await?;
         self.stats.ingest_latency.observe(started.elapsed());
+        // Counted as soon as it is committed, before the effects on the server that
+        // observers wait for (the flag, the checkpoint).
+        let counter = match report.handled {
+            Handled::Duplicate => &self.stats.duplicates,
+            _ => &self.stats.ingested,
+        };
+        ListenerStats::count(counter);
         // Committed. Whatever fails from here on, the message is recorded exactly once.
         let quarantine = match &report.handled {
             Handled::Quarantined(reason) => {
@@ -482,11 +489,6 @@ impl Listener {
             mailbox.mark_seen(uid).await?;
         }
         self.advance(place, uid).await?;
-        let counter = match report.handled {
-            Handled::Duplicate => &self.stats.duplicates,
-            _ => &self.stats.ingested,
-        };
-        ListenerStats::count(counter);
         tracing::debug!(
             uid,
             handled = ?report.handled,
