@@ -179,7 +179,7 @@ async fn broken_mail_is_quarantined_listed_and_can_be_reprocessed() {
     assert!(String::from_utf8_lossy(&again.stdout).contains("created L-"));
     assert_eq!(leads_json(&db).await.len(), 1);
     let twice = leadbot(&db.env(), &["inbound", "reprocess", &id]);
-    assert!(String::from_utf8_lossy(&twice.stdout).contains("no new lead"));
+    assert!(String::from_utf8_lossy(&twice.stdout).contains("already took effect"));
     assert_eq!(leads_json(&db).await.len(), 1);
 }
 

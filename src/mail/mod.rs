@@ -14,6 +14,7 @@
 pub mod chart;
 pub mod classify;
 pub mod html;
+pub mod identity;
 pub mod one_line;
 pub mod outgoing;
 pub mod parse;

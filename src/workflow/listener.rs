@@ -37,7 +37,7 @@ use crate::store::inbound::{self, Outcome};
 use crate::store::locks::LockConnection;
 use crate::store::{Doing, StoreError};
 use crate::transport::imap::{ImapError, ImapMailbox, Wakeup};
-use crate::workflow::ingest::{Handled, IngestError, idempotency_key, ingest, quick_message_id};
+use crate::workflow::ingest::{Handled, IngestError, ingest};
 
 /// Timing knobs; the defaults suit production, tests shorten them.
 #[derive(Debug, Clone)]
@@ -474,7 +474,10 @@ impl Listener {
                 true
             }
             // Recorded before, by an earlier session that stopped short of flagging it.
-            Handled::Duplicate => self.was_quarantined(&raw).await?,
+            Handled::Duplicate => match report.duplicate_of {
+                Some(earlier) => self.was_quarantined(earlier).await?,
+                None => false,
+            },
             _ => false,
         };
         // Flag (or move) first, then move the checkpoint: a crash in between leaves the
@@ -508,14 +511,13 @@ impl Listener {
         Ok(())
     }
 
-    async fn was_quarantined(&self, raw: &[u8]) -> Result<bool, StoreError> {
-        let key = idempotency_key(quick_message_id(raw).as_deref(), raw);
+    async fn was_quarantined(&self, inbound_id: i64) -> Result<bool, StoreError> {
         let mut conn = self
             .pool
             .acquire()
             .await
             .doing("looking up an earlier ingest")?;
-        let outcome = inbound::outcome_by_key(&mut conn, &key).await?;
+        let outcome = inbound::outcome(&mut conn, inbound_id).await?;
         Ok(outcome.as_deref() == Some(Outcome::Quarantined.as_str()))
     }
 }

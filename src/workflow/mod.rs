@@ -9,6 +9,7 @@ pub mod explain;
 pub mod handled;
 pub mod ingest;
 pub mod listener;
+pub mod loops;
 pub mod notify;
 pub mod outbox;
 pub mod reply;

@@ -31,6 +31,12 @@ enum Correlation {
     Token(ReplyToken),
     /// A plus-address token that does not verify: someone edited it.
     Tampered,
+    /// A valid token for one lead in a reply threaded under another lead's mail (its
+    /// In-Reply-To, References or subject tag): a pasted or reused token, never obeyed.
+    Crossed {
+        token: LeadId,
+        thread: LeadId,
+    },
     /// It answers a message leadbot sent about this lead to this very sender.
     Thread(LeadId),
     /// Only a `[L-1042]` tag: enough to read, never to change.
@@ -43,7 +49,7 @@ impl Correlation {
         match self {
             Self::Token(token) => Some(token.lead),
             Self::Thread(id) | Self::Tag(id) => Some(*id),
-            Self::Tampered | Self::Nothing => None,
+            Self::Tampered | Self::Crossed { .. } | Self::Nothing => None,
         }
     }
 }
@@ -143,6 +149,22 @@ pub(super) async fn handle(
         }
     };
     let correlation = correlate(tx, config, mail, &sender_address, parsed.lead).await?;
+    if let Correlation::Crossed { token, thread } = correlation {
+        let problem = words(
+            format!(
+                "this reply carries the reply address of {token} but answers mail about \
+                 {thread}; nothing was changed — reply to the notification of the lead you mean"
+            ),
+            format!(
+                "cette réponse porte l'adresse de réponse de {token} mais répond à un message \
+                 sur {thread} ; rien n'a été modifié — répondez à la notification de la \
+                 demande voulue"
+            ),
+        );
+        return answerer
+            .refuse(tx, "crossed", Some(thread), &problem, "")
+            .await;
+    }
     if let (Some(named), Some(answered)) = (parsed.lead, correlation.lead())
         && named != answered
     {
@@ -433,10 +455,12 @@ fn authorize(
                     "un numéro de demande seul ne peut pas autoriser un changement : répondez à la \
                      notification de la demande (son adresse de réponse porte votre jeton signé)",
                 )),
-                Correlation::Tampered | Correlation::Nothing => Err(words(
-                    "this reply cannot be tied to a notification leadbot sent you",
-                    "cette réponse ne correspond à aucune notification que leadbot vous a envoyée",
-                )),
+                Correlation::Tampered | Correlation::Crossed { .. } | Correlation::Nothing => {
+                    Err(words(
+                        "this reply cannot be tied to a notification leadbot sent you",
+                        "cette réponse ne correspond à aucune notification que leadbot vous a envoyée",
+                    ))
+                }
             }
         }
     }
@@ -501,10 +525,11 @@ async fn correlate(
         .map(|m| m.email.clone())
         .chain(mail.delivered_to.iter().cloned());
     let mut tampered = false;
+    let thread = Thread::of(mail, secret);
     for recipient in recipients {
         if let Some(candidate) = plus_token(&recipient, bot) {
             match token::verify(secret, &candidate) {
-                Ok(token) => return Ok(Correlation::Token(token)),
+                Ok(token) => return token_in_thread(tx, mail, &thread, token).await,
                 Err(_) => tampered = true,
             }
         }
@@ -512,20 +537,11 @@ async fn correlate(
     if tampered {
         return Ok(Correlation::Tampered);
     }
-    let referenced: Vec<String> = mail
-        .in_reply_to
-        .iter()
-        .chain(mail.references.iter().rev())
-        .map(|id| id.trim_matches(['<', '>']).to_string())
-        .collect();
-    for id in &referenced {
-        let local = id.split('@').next().unwrap_or_default();
-        let candidate = local.split('.').next().unwrap_or_default();
-        if let Ok(token) = token::verify(secret, candidate) {
-            return Ok(Correlation::Token(token));
-        }
+    if let Some(token) = thread.tokens.first().cloned() {
+        return token_in_thread(tx, mail, &thread, token).await;
     }
-    if let Some((lead, recipient)) = outbox::sent_message(tx, &referenced).await? {
+    let referenced = &thread.referenced;
+    if let Some((lead, recipient)) = outbox::sent_message(tx, referenced).await? {
         // Answering mail that went to somebody else (a customer's acknowledgement, another
         // contact's transcript) proves nothing about this sender: it only names the lead.
         return Ok(if recipient == sender.as_str() {
@@ -537,6 +553,69 @@ async fn correlate(
     let tag = command_tag
         .or_else(|| lead_tag(&mail.subject).and_then(|n| i64::try_from(n).ok().map(LeadId)));
     Ok(tag.map_or(Correlation::Nothing, Correlation::Tag))
+}
+
+/// Another lead than the token's that the reply's thread is about: named by a token in
+/// In-Reply-To/References, by leadbot's stored mail there, or by the subject tag.
+async fn other_lead_in_thread(
+    tx: &mut PgConnection,
+    mail: &InboundMail,
+    thread: &Thread,
+    token: &ReplyToken,
+) -> Result<Option<LeadId>, IngestError> {
+    let stored = outbox::leads_of_messages(tx, &thread.referenced).await?;
+    let tagged = lead_tag(&mail.subject).and_then(|n| i64::try_from(n).ok());
+    Ok(thread
+        .tokens
+        .iter()
+        .map(|t| t.lead)
+        .chain(stored.into_iter().chain(tagged).map(LeadId))
+        .find(|lead| *lead != token.lead))
+}
+
+/// The Message-IDs a reply answers (In-Reply-To, then References newest first) and the
+/// valid tokens inside them.
+struct Thread {
+    referenced: Vec<String>,
+    tokens: Vec<ReplyToken>,
+}
+
+impl Thread {
+    fn of(mail: &InboundMail, secret: &str) -> Self {
+        let referenced: Vec<String> = mail
+            .in_reply_to
+            .iter()
+            .chain(mail.references.iter().rev())
+            .map(|id| id.trim_matches(['<', '>']).to_string())
+            .collect();
+        let tokens = referenced
+            .iter()
+            .filter_map(|id| {
+                let local = id.split('@').next().unwrap_or_default();
+                let candidate = local.split('.').next().unwrap_or_default();
+                token::verify(secret, candidate).ok()
+            })
+            .collect();
+        Self { referenced, tokens }
+    }
+}
+
+/// The token's correlation, unless the thread is about another lead.
+async fn token_in_thread(
+    tx: &mut PgConnection,
+    mail: &InboundMail,
+    thread: &Thread,
+    token: ReplyToken,
+) -> Result<Correlation, IngestError> {
+    Ok(
+        match other_lead_in_thread(tx, mail, thread, &token).await? {
+            Some(other) => Correlation::Crossed {
+                token: token.lead,
+                thread: other,
+            },
+            None => Correlation::Token(token),
+        },
+    )
 }
 
 /// The receiving server's verdict: an Authentication-Results header (RFC 8601) from the

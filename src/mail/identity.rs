@@ -1,0 +1,218 @@
+//! What makes two deliveries the same message, and which mail is leadbot's own. Read from
+//! the raw header block, so that even mail the parser refuses gets the same answer every
+//! time it is delivered.
+
+use sha2::{Digest, Sha256};
+
+/// The Message-ID is the idempotency key; without one, the bytes' hash is.
+pub fn idempotency_key(message_id: Option<&str>, raw: &[u8]) -> String {
+    match message_id {
+        Some(id) if !id.trim().is_empty() => format!("mid:{}", id.trim()),
+        _ => format!("sha256:{}", hex_sha256(raw)),
+    }
+}
+
+/// The key of a message that reuses a known Message-ID with other content: one per
+/// distinct content, so its own re-deliveries are still recognised.
+pub fn reused_id_key(message_id: &str, raw: &[u8]) -> String {
+    format!("mid:{}#{}", message_id.trim(), content_fingerprint(raw))
+}
+
+/// The message as its sender wrote it: From, To, Subject, Date and the body, line endings
+/// normalised. Trace headers (Received, Delivered-To, Return-Path...) are left out, so two
+/// copies of one message delivered along different paths have the same fingerprint.
+pub fn content_fingerprint(raw: &[u8]) -> String {
+    let (head, body) = split_head(raw);
+    let head = String::from_utf8_lossy(head);
+    let mut hasher = Sha256::new();
+    for name in ["from", "to", "subject", "date"] {
+        let value = header_value(&head, name).unwrap_or_default();
+        hasher.update(name.as_bytes());
+        hasher.update(b":");
+        hasher.update(value.as_bytes());
+        hasher.update(b"\n");
+    }
+    hasher.update(b"\n");
+    let mut lines: Vec<&[u8]> = body
+        .split(|&b| b == b'\n')
+        .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
+        .collect();
+    while lines.last().is_some_and(|line| line.is_empty()) {
+        lines.pop();
+    }
+    for line in lines {
+        hasher.update(line);
+        hasher.update(b"\n");
+    }
+    data_encoding::HEXLOWER.encode(&hasher.finalize())
+}
+
+/// The Message-ID read straight from the header block.
+pub fn quick_message_id(raw: &[u8]) -> Option<String> {
+    let (head, _) = split_head(raw);
+    let value = header_value(&String::from_utf8_lossy(head), "message-id")?;
+    let id = value
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim();
+    (!id.is_empty() && id.len() <= 998).then(|| id.to_string())
+}
+
+/// `a+anything@Example.TEST` → `a@example.test`: the mailbox a plus-address delivers to.
+pub fn bare_address(email: &str) -> String {
+    let email = email.trim().to_lowercase();
+    match email.rsplit_once('@') {
+        Some((local, domain)) => {
+            let local = local.split_once('+').map_or(local, |(base, _)| base);
+            format!("{local}@{domain}")
+        }
+        None => email,
+    }
+}
+
+/// True for a Message-ID of the form leadbot gives its own mail under the bot's domain:
+/// `leadbot.<16 hex>@domain`, or `<token>.<16 hex>@domain` with a token `is_token` accepts.
+pub fn looks_generated(id: &str, bot_domain: &str, is_token: impl Fn(&str) -> bool) -> bool {
+    let id = id.trim().trim_matches(['<', '>']);
+    let Some((local, domain)) = id.rsplit_once('@') else {
+        return false;
+    };
+    let Some((prefix, random)) = local.rsplit_once('.') else {
+        return false;
+    };
+    domain.eq_ignore_ascii_case(bot_domain)
+        && random.len() == 16
+        && random.bytes().all(|b| b.is_ascii_hexdigit())
+        && (prefix == "leadbot" || is_token(prefix))
+}
+
+fn hex_sha256(raw: &[u8]) -> String {
+    data_encoding::HEXLOWER.encode(&Sha256::digest(raw))
+}
+
+/// The header block and the body, split at the first empty line.
+fn split_head(raw: &[u8]) -> (&[u8], &[u8]) {
+    let crlf = raw.windows(4).position(|w| w == b"\r\n\r\n");
+    let lf = raw.windows(2).position(|w| w == b"\n\n");
+    match (crlf, lf) {
+        (Some(c), Some(l)) if l < c => (&raw[..l], &raw[l + 2..]),
+        (Some(c), _) => (&raw[..c], &raw[c + 4..]),
+        (None, Some(l)) => (&raw[..l], &raw[l + 2..]),
+        (None, None) => {
+            let end = raw.len().min(64 * 1024);
+            (&raw[..end], &[])
+        }
+    }
+}
+
+/// The first header named `name` (case-insensitive), unfolded and trimmed.
+fn header_value(head: &str, name: &str) -> Option<String> {
+    let mut lines = head.lines().peekable();
+    while let Some(line) = lines.next() {
+        let Some((field, value)) = line.split_once(':') else {
+            continue;
+        };
+        if field.starts_with([' ', '\t']) || !field.trim().eq_ignore_ascii_case(name) {
+            continue;
+        }
+        let mut value = value.trim().to_string();
+        while let Some(next) = lines.peek().filter(|l| l.starts_with([' ', '\t'])) {
+            value.push(' ');
+            value.push_str(next.trim());
+            lines.next();
+        }
+        return Some(value);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_is_the_message_id_else_a_hash() {
+        assert_eq!(idempotency_key(Some("a@b"), b"x"), "mid:a@b");
+        let hashed = idempotency_key(None, b"x");
+        assert!(hashed.starts_with("sha256:"));
+        assert_eq!(hashed, idempotency_key(Some("  "), b"x"));
+        assert_ne!(hashed, idempotency_key(None, b"y"));
+    }
+
+    #[test]
+    fn the_message_id_is_read_even_from_broken_mail() {
+        let raw = b"From: x\r\nMessage-ID:\r\n <abc@example.test>\r\n\r\nbody";
+        assert_eq!(quick_message_id(raw).as_deref(), Some("abc@example.test"));
+        assert_eq!(quick_message_id(b"\x00\xff garbage"), None);
+        assert_eq!(quick_message_id(b"Message-Id: <>\n\n"), None);
+    }
+
+    const MAIL: &str = "From: Chloé <chloe@client.test>\r\nTo: contoso-fr@leads.example.test\r\n\
+        Subject: Teams\r\nDate: Mon, 02 Nov 2026 09:00:00 +0100\r\nMessage-ID: <m@client.test>\r\n\
+        \r\nHello,\r\nTeams please.\r\n";
+
+    #[test]
+    fn trace_headers_and_line_endings_do_not_change_the_fingerprint() {
+        let traced = format!(
+            "Received: from mx.test by mail.test\r\nDelivered-To: contoso-fr@leads.example.test\r\n{MAIL}"
+        );
+        let lf = MAIL.replace("\r\n", "\n");
+        let base = content_fingerprint(MAIL.as_bytes());
+        assert_eq!(content_fingerprint(traced.as_bytes()), base);
+        assert_eq!(content_fingerprint(lf.as_bytes()), base);
+    }
+
+    #[test]
+    fn body_or_sender_side_headers_change_the_fingerprint() {
+        let base = content_fingerprint(MAIL.as_bytes());
+        for changed in [
+            MAIL.replace("Teams please.", "Azure please."),
+            MAIL.replace("Subject: Teams", "Subject: Azure"),
+            MAIL.replace("chloe@client.test", "eve@client.test"),
+            MAIL.replace("09:00:00", "09:00:01"),
+            MAIL.replace("To: contoso-fr", "To: fabrikam"),
+        ] {
+            assert_ne!(content_fingerprint(changed.as_bytes()), base, "{changed}");
+        }
+    }
+
+    #[test]
+    fn plus_addresses_reach_their_base_mailbox() {
+        assert_eq!(
+            bare_address("Leads+ABC@Leads.Example.TEST"),
+            "leads@leads.example.test"
+        );
+        assert_eq!(bare_address("leads@x.test"), "leads@x.test");
+    }
+
+    #[test]
+    fn generated_ids_are_recognised_by_form_and_domain() {
+        let token_ok = |t: &str| t == "l1042c7-sig";
+        assert!(looks_generated(
+            "leadbot.0123456789abcdef@leads.example.test",
+            "leads.example.test",
+            token_ok
+        ));
+        assert!(looks_generated(
+            "<l1042c7-sig.0123456789abcdef@leads.example.test>",
+            "leads.example.test",
+            token_ok
+        ));
+        assert!(!looks_generated(
+            "forged.0123456789abcdef@leads.example.test",
+            "leads.example.test",
+            token_ok
+        ));
+        assert!(!looks_generated(
+            "leadbot.0123456789abcdef@other.test",
+            "leads.example.test",
+            token_ok
+        ));
+        assert!(!looks_generated(
+            "leadbot.0123@leads.example.test",
+            "leads.example.test",
+            token_ok
+        ));
+    }
+}
