@@ -1,0 +1,115 @@
+//! PostgreSQL going away in the middle of an ingest — a backend terminated, a restart, a
+//! crash — on a private server: the message is retried (`deliver` exits 75), never
+//! quarantined, and once the server is back it becomes exactly one lead.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use sqlx::{Connection, PgConnection};
+use support::cluster::ClusterDb;
+use support::leadbot::deliver;
+
+const RFI: &[u8] =
+    b"From: Chloe Dubois <chloe@client.test>\r\nTo: contoso-fr@leads.example.test\r\n\
+    Subject: Demande Teams\r\nMessage-ID: <fault-1@client.test>\r\n\
+    Content-Type: text/plain; charset=utf-8\r\n\r\nNous voulons migrer 200 postes vers Teams.\r\n";
+
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    /// `pg_terminate_backend`: SQLSTATE 57P01 to that session, the server stays up.
+    TerminateBackend,
+    /// `pg_ctl -m fast stop`: every session gets 57P01, then nothing answers.
+    FastShutdown,
+    /// SIGKILL of the postmaster: connections drop, crash recovery on the next start.
+    Crash,
+}
+
+/// Starts `leadbot deliver`, holds it inside its transaction (the `leads` table is locked),
+/// applies `fault`, and returns how `deliver` ended.
+async fn deliver_through(db: &mut ClusterDb, fault: Fault) -> std::process::Output {
+    let mut locker = PgConnection::connect(&db.url).await.expect("connect");
+    sqlx::query("BEGIN").execute(&mut locker).await.unwrap();
+    sqlx::query("LOCK TABLE leads IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    let env = db.env();
+    let delivering = tokio::task::spawn_blocking(move || deliver(&env, RFI));
+    let waiting = until_an_ingest_waits_for_the_lock(db).await;
+    match fault {
+        Fault::TerminateBackend => {
+            let ended: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+                .bind(waiting)
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+            assert!(ended);
+            drop(locker);
+        }
+        Fault::FastShutdown => {
+            db.operate(|cluster| cluster.stop_fast()).expect("stop");
+            drop(locker);
+        }
+        Fault::Crash => {
+            db.operate(|cluster| cluster.crash()).expect("crash");
+            drop(locker);
+        }
+    }
+    let output = delivering.await.expect("deliver thread");
+    if !matches!(fault, Fault::TerminateBackend) {
+        db.operate(|cluster| cluster.start_again())
+            .expect("start again");
+    }
+    output
+}
+
+/// The pid of the backend whose ingest waits on the lock.
+async fn until_an_ingest_waits_for_the_lock(db: &ClusterDb) -> i32 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let waiting: Option<i32> = sqlx::query_scalar(
+            "SELECT pid FROM pg_stat_activity
+             WHERE datname = 'leadbot' AND wait_event_type = 'Lock' LIMIT 1",
+        )
+        .fetch_optional(&db.pool)
+        .await
+        .unwrap();
+        if let Some(pid) = waiting {
+            return pid;
+        }
+        assert!(Instant::now() < deadline, "no ingest reached the lock");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_fault_mid_ingest_is_retried_never_quarantined() {
+    let mut db = ClusterDb::new().await;
+    for fault in [Fault::TerminateBackend, Fault::FastShutdown, Fault::Crash] {
+        let cut_off = deliver_through(&mut db, fault).await;
+        assert_eq!(
+            cut_off.status.code(),
+            Some(75),
+            "{fault:?}: the MTA must keep the message and retry: {cut_off:?}"
+        );
+        assert!(
+            String::from_utf8_lossy(&cut_off.stderr).contains("should retry"),
+            "{cut_off:?}"
+        );
+        assert_eq!(
+            db.count("SELECT count(*) FROM inbound_messages").await,
+            0,
+            "{fault:?}: nothing recorded, nothing quarantined"
+        );
+    }
+    // The MTA's retry, with the server back.
+    let retried = deliver(&db.env(), RFI);
+    assert!(retried.status.success(), "{retried:?}");
+    assert_eq!(db.count("SELECT count(*) FROM leads").await, 1);
+    assert_eq!(
+        db.count("SELECT count(*) FROM inbound_messages WHERE outcome = 'applied'")
+            .await,
+        1
+    );
+}
