@@ -68,6 +68,8 @@ pub struct BotConfig {
     pub require_authentication: bool,
     /// The authserv-id of the receiving server whose Authentication-Results are trusted.
     pub authserv_id: Option<String>,
+    /// Inbound messages larger than this (bytes) are kept in part and quarantined.
+    pub max_inbound_size: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -139,6 +141,9 @@ pub enum ConfigError {
     },
 }
 
+/// 10 MiB: far above any request a person types, below the 25 MiB that parsing refuses.
+pub const DEFAULT_MAX_INBOUND_SIZE: usize = 10 * 1024 * 1024;
+
 /// The keys each section accepts; anything else is a typo worth reporting.
 const KNOWN_KEYS: &[(&str, &[&str])] = &[
     ("database", &["url"]),
@@ -155,6 +160,7 @@ const KNOWN_KEYS: &[(&str, &[&str])] = &[
             "error_answers_per_hour",
             "require_authentication",
             "authserv_id",
+            "max_inbound_size",
         ],
     ),
     (
@@ -393,6 +399,7 @@ impl Validator<'_> {
             error_answers_per_hour: self.number("bot.error_answers_per_hour", 3)?,
             require_authentication: self.number("bot.require_authentication", false)?,
             authserv_id: self.text("bot.authserv_id"),
+            max_inbound_size: self.number("bot.max_inbound_size", DEFAULT_MAX_INBOUND_SIZE)?,
         };
         if bot.require_authentication && bot.authserv_id.is_none() {
             return Err(ConfigError::Missing {

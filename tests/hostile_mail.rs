@@ -327,3 +327,126 @@ async fn reprocessing_a_message_that_took_effect_changes_nothing_and_mails_nobod
         .unwrap();
     assert_eq!(state, "accepted");
 }
+
+/// `leadbot deliver` with `bot.max_inbound_size` lowered, so that "too large" is cheap.
+fn with_limit(env: &[(String, String)], bytes: usize) -> Vec<(String, String)> {
+    let mut env = env.to_vec();
+    env.push(("LEADBOT_BOT_MAX_INBOUND_SIZE".into(), bytes.to_string()));
+    env
+}
+
+#[tokio::test]
+async fn mail_over_the_size_limit_is_kept_in_part_quarantined_and_sends_nothing() {
+    let (db, env) = world().await;
+    let env = with_limit(&env, 300_000);
+    let huge = rfi("huge@client.test", "", &"Teams, svp. ".repeat(100_000));
+    assert!(huge.len() > 1_000_000);
+    let output = deliver(&env, &huge);
+    assert!(output.status.success(), "{output:?}");
+    let (outcome, reason, kept): (String, String, i32) = sqlx::query_as(
+        "SELECT outcome, reason, length(raw) FROM inbound_messages WHERE message_id = 'huge@client.test'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(outcome, "quarantined");
+    assert!(reason.starts_with("too large"), "{reason}");
+    assert!(reason.contains("max_inbound_size"), "{reason}");
+    assert!((kept as usize) < 70 * 1024, "kept {kept} bytes");
+    assert_eq!(count(&db, "SELECT count(*) FROM leads").await, 0);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM outbox").await,
+        0,
+        "nothing sent"
+    );
+    // Delivered again: the same message, not a reuse of its Message-ID.
+    let again = deliver(&env, &huge);
+    assert!(stdout(&again).contains("already recorded"), "{again:?}");
+    // A part is no message: reprocessing refuses to make a lead from it.
+    let id = count(&db, "SELECT id FROM inbound_messages")
+        .await
+        .to_string();
+    let output = run(&env, &["inbound", "reprocess", &id]);
+    assert!(stdout(&output).contains("kept only in part"), "{output:?}");
+    assert_eq!(count(&db, "SELECT count(*) FROM leads").await, 0);
+}
+
+#[tokio::test]
+async fn a_bounce_over_the_size_limit_is_still_a_bounce() {
+    let (db, env) = world().await;
+    assert!(
+        deliver(&env, &rfi("b@client.test", "", "Teams, svp.\r\n"))
+            .status
+            .success()
+    );
+    let message_id: String = sqlx::query_scalar(
+        "SELECT message_id FROM outbox WHERE recipient = 'paul@contoso.test' LIMIT 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    // A DSN returning the whole original, which was large.
+    let dsn = format!(
+        "From: MAILER-DAEMON@mail.contoso.test (Mail Delivery System)\r\nTo: leads@leads.example.test\r\n\
+         Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn-big@mail.contoso.test>\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain\r\n\r\n<paul@contoso.test>: host said: 552 5.3.4 message too big\r\n\
+         --b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mail.contoso.test\r\n\r\n\
+         Final-Recipient: rfc822; paul@contoso.test\r\nAction: failed\r\nStatus: 5.3.4\r\n\
+         Diagnostic-Code: smtp; 552 5.3.4 message too big\r\n\
+         --b\r\nContent-Type: message/rfc822\r\n\r\nFrom: leads@leads.example.test\r\n\
+         To: paul@contoso.test\r\nMessage-ID: <{message_id}>\r\n\r\n{}\r\n--b--\r\n",
+        "x".repeat(500_000)
+    );
+    let output = deliver(&with_limit(&env, 100_000), dsn.as_bytes());
+    assert!(output.status.success(), "{output:?}");
+    let outcome: String = sqlx::query_scalar(
+        "SELECT outcome FROM inbound_messages WHERE message_id = 'dsn-big@mail.contoso.test'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(outcome, "automated");
+    let state: String = sqlx::query_scalar("SELECT state FROM outbox WHERE message_id = $1")
+        .bind(&message_id)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(state, "failed", "the bounce marked the mail it reports");
+}
+
+#[tokio::test]
+async fn a_long_request_is_quoted_in_part_and_never_echoed_to_its_sender() {
+    let (db, env) = world().await;
+    let need = "Nous voulons migrer nos boîtes vers Teams, site par site.\r\n".repeat(20_000);
+    assert!(need.len() > 1_000_000);
+    let output = deliver(&env, &rfi("long@client.test", "", &need));
+    assert!(output.status.success(), "{output:?}");
+    let kept: i32 = sqlx::query_scalar("SELECT length(need) FROM leads")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(kept as usize > 1_000_000, "the lead keeps the full text");
+    let notification: String = sqlx::query_scalar(
+        "SELECT text_body FROM outbox WHERE template = 'new_lead' AND recipient = 'alice@contoso.test'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert!(notification.len() < 30_000, "{} bytes", notification.len());
+    assert!(
+        notification.contains("Le texte complet") && notification.contains("est conservé"),
+        "alice reads French: {}",
+        &notification[notification.len().saturating_sub(600)..]
+    );
+    let acknowledgement: String = sqlx::query_scalar(
+        "SELECT text_body FROM outbox WHERE template = 'acknowledgement' AND recipient = 'chloe@client.test'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert!(
+        !acknowledgement.contains("site par site"),
+        "the acknowledgement reflects nothing the sender wrote"
+    );
+}

@@ -87,6 +87,27 @@ pub fn looks_generated(id: &str, bot_domain: &str, is_token: impl Fn(&str) -> bo
         && (prefix == "leadbot" || is_token(prefix))
 }
 
+/// The longest header block kept of an oversized message.
+const KEPT_HEADER_BYTES: usize = 256 * 1024;
+/// How much of an oversized message's body is kept.
+pub const KEPT_BODY_BYTES: usize = 64 * 1024;
+
+/// What is stored of a message: all of it up to `limit` bytes; past it, the header block
+/// (at most 256 KiB) and the first 64 KiB of the body, enough to see what it was.
+pub fn kept_part(raw: &[u8], limit: usize) -> std::borrow::Cow<'_, [u8]> {
+    if raw.len() <= limit {
+        return raw.into();
+    }
+    let (head, body) = split_head(raw);
+    let head = &head[..head.len().min(KEPT_HEADER_BYTES)];
+    let body = &body[..body.len().min(KEPT_BODY_BYTES)];
+    let mut kept = Vec::with_capacity(head.len() + 4 + body.len());
+    kept.extend_from_slice(head);
+    kept.extend_from_slice(b"\r\n\r\n");
+    kept.extend_from_slice(body);
+    kept.into()
+}
+
 fn hex_sha256(raw: &[u8]) -> String {
     data_encoding::HEXLOWER.encode(&Sha256::digest(raw))
 }
@@ -175,6 +196,16 @@ mod tests {
         ] {
             assert_ne!(content_fingerprint(changed.as_bytes()), base, "{changed}");
         }
+    }
+
+    #[test]
+    fn an_oversized_message_keeps_its_headers_and_a_prefix() {
+        assert_eq!(&*kept_part(MAIL.as_bytes(), 10_000), MAIL.as_bytes());
+        let big = format!("{MAIL}{}", "x".repeat(200_000));
+        let kept = kept_part(big.as_bytes(), 100_000);
+        assert!(kept.len() < 70 * 1024, "{}", kept.len());
+        assert_eq!(quick_message_id(&kept).as_deref(), Some("m@client.test"));
+        assert!(kept.ends_with(b"xxxx"));
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod one_line;
 pub mod outgoing;
 pub mod parse;
 pub mod png;
+pub mod quote;
 pub mod reply;
 pub mod rfi;
 pub mod templates;

@@ -55,7 +55,7 @@ pub async fn ingest(
     match ingest_once(pool, config, source, raw, now).await {
         Err(error) if !error.is_transient() => {
             tracing::error!(error = %format!("{error:#}"), "quarantining a message that failed");
-            quarantine_failed(pool, source, raw, &error, now).await
+            quarantine_failed(pool, config, source, raw, &error, now).await
         }
         result => result,
     }
@@ -63,6 +63,7 @@ pub async fn ingest(
 
 async fn quarantine_failed(
     pool: &PgPool,
+    config: &Config,
     source: &str,
     raw: &[u8],
     error: &IngestError,
@@ -72,7 +73,7 @@ async fn quarantine_failed(
         .begin()
         .await
         .doing("starting to quarantine a message")?;
-    let inbound_id = match record(&mut tx, source, raw, now).await? {
+    let inbound_id = match record(&mut tx, config, source, raw, now).await? {
         Recorded::New(id) => id,
         Recorded::Already(earlier) => return Ok(Report::duplicate(earlier)),
     };
@@ -107,11 +108,15 @@ async fn ingest_once(
     now: DateTime<Utc>,
 ) -> Result<Report, IngestError> {
     let mut tx = pool.begin().await.doing("starting to ingest a message")?;
-    let inbound_id = match record(&mut tx, source, raw, now).await? {
+    let inbound_id = match record(&mut tx, config, source, raw, now).await? {
         Recorded::New(id) => id,
         Recorded::Already(earlier) => return Ok(Report::duplicate(earlier)),
     };
-    let handled = process(&mut tx, config, inbound_id, raw, now).await?;
+    let handled = if raw.len() > config.bot.max_inbound_size {
+        process_oversized(&mut tx, config, inbound_id, raw, now).await?
+    } else {
+        process(&mut tx, config, inbound_id, raw, now).await?
+    };
     tx.commit().await.doing("committing an inbound message")?;
     Ok(Report {
         inbound_id: Some(inbound_id),
@@ -131,6 +136,8 @@ pub enum Reprocessed {
         outcome: String,
         reason: Option<String>,
     },
+    /// Too large: only its headers and a prefix were kept, and a part is no message to run.
+    KeptInPart { reason: String },
 }
 
 impl std::fmt::Display for Reprocessed {
@@ -144,6 +151,11 @@ impl std::fmt::Display for Reprocessed {
                 }
                 f.write_str("); nothing done again, nobody mailed")
             }
+            Self::KeptInPart { reason } => write!(
+                f,
+                "kept only in part ({reason}); it cannot be run again — the whole message is \
+                 wherever it was delivered from"
+            ),
         }
     }
 }
@@ -167,6 +179,9 @@ pub async fn reprocess(
     let may_run = [Outcome::Quarantined.as_str(), "pending"].contains(&outcome.as_str());
     if !may_run {
         return Ok(Some(Reprocessed::AlreadyTookEffect { outcome, reason }));
+    }
+    if let Some(reason) = reason.filter(|r| r.starts_with(TOO_LARGE)) {
+        return Ok(Some(Reprocessed::KeptInPart { reason }));
     }
     let handled = process(&mut tx, config, inbound_id, &raw, now).await?;
     tx.commit()
@@ -257,6 +272,45 @@ async fn process(
     Ok(handled)
 }
 
+/// How the reason of a message quarantined for its size starts.
+const TOO_LARGE: &str = "too large";
+
+/// A message over `bot.max_inbound_size`: only its headers and a prefix were recorded, and
+/// nothing is sent from it (its sender is unverified: an answer would reflect it). A bounce
+/// is still recognised, so the mail it reports is marked failed.
+async fn process_oversized(
+    tx: &mut PgConnection,
+    config: &Config,
+    inbound_id: i64,
+    raw: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Handled, IngestError> {
+    let limit = config.bot.max_inbound_size;
+    let kept = identity::kept_part(raw, limit);
+    if let Ok(mail) = parse(&kept) {
+        let context = ClassifyContext {
+            bot_address: config.bot.address.to_string(),
+        };
+        if classify(&mail, &context) == MailClass::Bounce {
+            if let Some(id) = &mail.bounced_message_id {
+                outbox::mark_bounced(tx, id, &bounce_reason(&mail)).await?;
+            }
+            let outcome = Outcome::Automated;
+            let class = Some(MailClass::Bounce);
+            finish(tx, inbound_id, Some(&mail), class, outcome, None, None, now).await?;
+            return Ok(Handled::Automated(MailClass::Bounce));
+        }
+    }
+    let reason = format!(
+        "{TOO_LARGE}: {} bytes, over bot.max_inbound_size ({limit} bytes); kept: its headers \
+         and the first {} bytes of its body; nothing was sent",
+        raw.len(),
+        identity::KEPT_BODY_BYTES
+    );
+    quarantine(tx, inbound_id, &reason, now).await?;
+    Ok(Handled::Quarantined(reason))
+}
+
 /// Whether a message was new.
 enum Recorded {
     New(i64),
@@ -269,12 +323,14 @@ enum Recorded {
 /// the reuse noted — never taken for the earlier one and dropped.
 async fn record(
     tx: &mut PgConnection,
+    config: &Config,
     source: &str,
-    raw: &[u8],
+    full: &[u8],
     now: DateTime<Utc>,
 ) -> Result<Recorded, StoreError> {
-    let message_id = quick_message_id(raw);
-    let key = idempotency_key(message_id.as_deref(), raw);
+    let message_id = quick_message_id(full);
+    let key = idempotency_key(message_id.as_deref(), full);
+    let raw = &*identity::kept_part(full, config.bot.max_inbound_size);
     let id = message_id.as_deref();
     if let Some(new) = inbound::record(tx, &key, id, source, raw, None, now).await? {
         return Ok(Recorded::New(new));

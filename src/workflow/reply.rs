@@ -18,6 +18,7 @@ use crate::domain::command::{self, Command, CommandKind, Language, ParsedCommand
 use crate::domain::lifecycle::TransitionError;
 use crate::domain::lifecycle::{Actor, allowed_next};
 use crate::domain::{EmailAddress, EventKind, Lead, LeadEvent, LeadId, LeadState};
+use crate::mail::quote::bounded_quote;
 use crate::mail::templates::{CommandResult, Notification, state_label};
 use crate::mail::token::{self, ReplyToken};
 use crate::mail::{InboundMail, lead_tag, plus_token, reply_text};
@@ -371,10 +372,11 @@ async fn pass_to_contacts(
             "The customer wrote again",
             "Le client a écrit de nouveau",
         );
+        let quoted = bounded_quote(text, lead.id, recipient.locale);
         let notification = Notification::Information {
             lead: Some(lead.id),
             title: &title,
-            body: text,
+            body: &quoted,
         };
         notify::answer(tx, &config.bot, &recipient, &notification, None, now).await?;
     }
