@@ -81,6 +81,8 @@ pub struct ImapConfig {
     pub password: Secret,
     pub mailbox: String,
     pub quarantine_mailbox: String,
+    /// PEM certificates of a private CA trusted for the server, beside the public roots.
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -91,6 +93,8 @@ pub struct SmtpConfig {
     pub username: Option<String>,
     pub password: Secret,
     pub max_attempts: u32,
+    /// PEM certificates of a private CA trusted for the server, beside the public roots.
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -173,6 +177,7 @@ const KNOWN_KEYS: &[(&str, &[&str])] = &[
             "password",
             "mailbox",
             "quarantine_mailbox",
+            "ca_file",
         ],
     ),
     (
@@ -184,6 +189,7 @@ const KNOWN_KEYS: &[(&str, &[&str])] = &[
             "username",
             "password",
             "max_attempts",
+            "ca_file",
         ],
     ),
     (
@@ -464,6 +470,7 @@ impl Validator<'_> {
             quarantine_mailbox: self
                 .text("imap.quarantine_mailbox")
                 .unwrap_or("Quarantine".into()),
+            ca_file: self.text("imap.ca_file").map(PathBuf::from),
         }))
     }
 
@@ -484,6 +491,7 @@ impl Validator<'_> {
             username: self.text("smtp.username"),
             password: Secret::new(self.text("smtp.password").unwrap_or_default()),
             max_attempts: self.number("smtp.max_attempts", 8)?,
+            ca_file: self.text("smtp.ca_file").map(PathBuf::from),
         }))
     }
 
