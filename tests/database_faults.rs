@@ -113,3 +113,104 @@ async fn a_database_fault_mid_ingest_is_retried_never_quarantined() {
         1
     );
 }
+
+/// Makes every COMMIT that created a lead take `seconds` (a deferred constraint trigger runs
+/// at COMMIT), so a test can act while a transaction is committing.
+async fn slow_commits(db: &ClusterDb, seconds: u32) {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN PERFORM pg_sleep({seconds}); RETURN NULL; END $$;
+         CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON leads
+           DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit();"
+    )))
+    .execute(&db.pool)
+    .await
+    .expect("install the slow commit");
+}
+
+/// The pid of the backend busy committing (sleeping in the deferred trigger).
+async fn until_committing(db: &ClusterDb) -> i32 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let committing: Option<i32> = sqlx::query_scalar(
+            "SELECT pid FROM pg_stat_activity
+             WHERE datname = 'leadbot' AND query = 'COMMIT' AND wait_event = 'PgSleep' LIMIT 1",
+        )
+        .fetch_optional(&db.pool)
+        .await
+        .unwrap();
+        if let Some(pid) = committing {
+            return pid;
+        }
+        assert!(Instant::now() < deadline, "no ingest reached its COMMIT");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transaction_killed_during_commit_ends_as_exactly_one_lead_after_redelivery() {
+    let mut db = ClusterDb::new().await;
+    slow_commits(&db, 2).await;
+
+    // The process dies while PostgreSQL commits: the MTA saw no exit 0 and delivers again.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_leadbot"))
+        .arg("deliver")
+        .env_clear()
+        .envs(db.env())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start deliver");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(RFI).unwrap();
+    }
+    let backend = until_committing(&db).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The commit goes on without its client; wait for that backend to be gone.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while db
+        .count(&format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = {backend}"
+        ))
+        .await
+        > 0
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the killed client's backend lingers"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let redelivered = deliver(&db.env(), RFI);
+    assert!(redelivered.status.success(), "{redelivered:?}");
+    assert_eq!(db.count("SELECT count(*) FROM leads").await, 1);
+
+    // The server dies while it commits (the commit is lost): deliver says retry, and the
+    // retry makes the one lead.
+    let second = String::from_utf8_lossy(RFI).replace("fault-1@", "fault-2@");
+    let env = db.env();
+    let raw = second.clone().into_bytes();
+    let delivering = tokio::task::spawn_blocking(move || deliver(&env, &raw));
+    until_committing(&db).await;
+    db.operate(|cluster| cluster.crash()).expect("crash");
+    let cut_off = delivering.await.unwrap();
+    assert_eq!(cut_off.status.code(), Some(75), "{cut_off:?}");
+    db.operate(|cluster| cluster.start_again())
+        .expect("start again");
+    sqlx::query("DROP TRIGGER slow_commit ON leads")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let retried = deliver(&db.env(), second.as_bytes());
+    assert!(retried.status.success(), "{retried:?}");
+    assert_eq!(db.count("SELECT count(*) FROM leads").await, 2);
+    assert_eq!(
+        db.count("SELECT count(*) FROM inbound_messages WHERE outcome = 'quarantined'")
+            .await,
+        0
+    );
+}
