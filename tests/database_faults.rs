@@ -6,8 +6,14 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
+use leadbot::config::Config;
+use leadbot::workflow::listener::{ListenerOptions, ListenerStats, run_listener_with};
 use sqlx::{Connection, PgConnection};
+use support::MailStack;
 use support::cluster::ClusterDb;
+use support::db::SECRET;
 use support::leadbot::deliver;
 
 const RFI: &[u8] =
@@ -213,4 +219,71 @@ async fn a_transaction_killed_during_commit_ends_as_exactly_one_lead_after_redel
             .await,
         0
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_imap_listener_retries_a_message_cut_off_by_a_restart_and_quarantines_nothing() {
+    const BOT: &str = "leads@leads.example.test";
+    let mut db = ClusterDb::new().await;
+    let stack = MailStack::start().await;
+    stack.add_user(BOT, "bot-password");
+    let text = format!(
+        "[bot]\naddress = \"{BOT}\"\nsecret = \"{SECRET}\"\n\
+         [imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n\
+         username = \"{BOT}\"\npassword = \"bot-password\"\n",
+        stack.imap_port()
+    );
+    let env = [("DATABASE_URL".to_string(), db.url.clone())];
+    let config = Arc::new(Config::from_parts(None, &text, &env).expect("configuration"));
+    let options = ListenerOptions {
+        reconnect_first: Duration::from_millis(200),
+        reconnect_max: Duration::from_secs(1),
+        standby_retry: Duration::from_millis(200),
+        lock_check: Duration::from_millis(200),
+        imap_step_timeout: Duration::from_secs(10),
+        ..ListenerOptions::default()
+    };
+
+    let mut locker = PgConnection::connect(&db.url).await.expect("connect");
+    sqlx::query("BEGIN").execute(&mut locker).await.unwrap();
+    sqlx::query("LOCK TABLE leads IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let stats = Arc::new(ListenerStats::default());
+    let listener = tokio::spawn(run_listener_with(
+        db.pool.clone(),
+        config,
+        options,
+        shutdown,
+        stats.clone(),
+    ));
+    stack.send("chloe@client.test", &[BOT], RFI).await;
+    until_an_ingest_waits_for_the_lock(&db).await;
+    db.operate(|cluster| cluster.restart()).expect("restart");
+    drop(locker);
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while db.count("SELECT count(*) FROM leads").await < 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the listener never retried the message"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let seen = stats.snapshot();
+    assert!(seen.reconnects >= 1, "{seen:?}");
+    assert_eq!(seen.quarantined, 0, "{seen:?}");
+    assert_eq!(
+        db.count("SELECT count(*) FROM inbound_messages WHERE outcome = 'quarantined'")
+            .await,
+        0
+    );
+    assert_eq!(db.count("SELECT count(*) FROM leads").await, 1);
+    let _ = stop.send(true);
+    let ended = tokio::time::timeout(Duration::from_secs(15), listener)
+        .await
+        .expect("the listener stops");
+    assert!(matches!(ended, Ok(Ok(()))), "{ended:?}");
 }
