@@ -4,6 +4,7 @@
 
 pub mod act;
 pub mod clock;
+mod correlate;
 pub mod digest;
 pub mod explain;
 pub mod handled;
