@@ -1,7 +1,8 @@
 //! `leadbot run`: the long-running process. It composes the parts — the outbox worker, the
 //! scheduler, the IMAP listener and the HTTP endpoints — as tokio tasks that share one
-//! PostgreSQL pool and stop together on SIGTERM or SIGINT, each finishing the unit of work
-//! in flight (one transaction) before it returns.
+//! PostgreSQL pool and stop together on SIGTERM or SIGINT: they claim no new work, finish
+//! the unit in flight (one transaction), and whatever is still running after a short grace
+//! is abandoned — it rolls back and is done again after the next start.
 
 pub mod check;
 pub mod http;
