@@ -18,14 +18,35 @@ pub fn reused_id_key(message_id: &str, raw: &[u8]) -> String {
     format!("mid:{}#{}", message_id.trim(), content_fingerprint(raw))
 }
 
-/// The message as its sender wrote it: From, To, Subject, Date and the body, line endings
-/// normalised. Trace headers (Received, Delivered-To, Return-Path...) are left out, so two
-/// copies of one message delivered along different paths have the same fingerprint.
+/// The headers that say who wrote what to whom and when: with the body, what makes a
+/// message the one it is. Trace headers (Received, Delivered-To, Return-Path...) are not.
+const SENDER_SIDE_HEADERS: [&str; 4] = ["from", "to", "subject", "date"];
+
+/// True when `a` and `b` are copies of one message: the same body (line endings and
+/// trailing blank lines aside) and the same sender-side headers. A header only one copy
+/// has is no difference — MTAs add a missing Date, From or To on the way.
+pub fn same_message(a: &[u8], b: &[u8]) -> bool {
+    let (head_a, body_a) = split_head(a);
+    let (head_b, body_b) = split_head(b);
+    let (head_a, head_b) = (
+        String::from_utf8_lossy(head_a),
+        String::from_utf8_lossy(head_b),
+    );
+    SENDER_SIDE_HEADERS.iter().all(|name| {
+        match (header_value(&head_a, name), header_value(&head_b, name)) {
+            (Some(one), Some(other)) => one == other,
+            _ => true,
+        }
+    }) && body_lines(body_a).eq(body_lines(body_b))
+}
+
+/// A digest of the message as its sender wrote it (see [`same_message`]), naming one
+/// content among several that share a Message-ID.
 pub fn content_fingerprint(raw: &[u8]) -> String {
     let (head, body) = split_head(raw);
     let head = String::from_utf8_lossy(head);
     let mut hasher = Sha256::new();
-    for name in ["from", "to", "subject", "date"] {
+    for name in SENDER_SIDE_HEADERS {
         let value = header_value(&head, name).unwrap_or_default();
         hasher.update(name.as_bytes());
         hasher.update(b":");
@@ -33,6 +54,17 @@ pub fn content_fingerprint(raw: &[u8]) -> String {
         hasher.update(b"\n");
     }
     hasher.update(b"\n");
+    for line in body_lines(body) {
+        hasher.update(&line);
+        hasher.update(b"\n");
+    }
+    data_encoding::HEXLOWER.encode(&hasher.finalize())
+}
+
+/// The body's lines without their line endings, trailing blank lines dropped (transports
+/// add one), and without NUL bytes, which no mail may carry and MTAs rewrite (Postfix
+/// turns them into 0x80, so that byte goes too).
+fn body_lines(body: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
     let mut lines: Vec<&[u8]> = body
         .split(|&b| b == b'\n')
         .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
@@ -40,11 +72,12 @@ pub fn content_fingerprint(raw: &[u8]) -> String {
     while lines.last().is_some_and(|line| line.is_empty()) {
         lines.pop();
     }
-    for line in lines {
-        hasher.update(line);
-        hasher.update(b"\n");
-    }
-    data_encoding::HEXLOWER.encode(&hasher.finalize())
+    lines.into_iter().map(|line| {
+        line.iter()
+            .copied()
+            .filter(|&b| b != 0x00 && b != 0x80)
+            .collect()
+    })
 }
 
 /// The Message-ID read straight from the header block.
@@ -182,6 +215,23 @@ mod tests {
         let base = content_fingerprint(MAIL.as_bytes());
         assert_eq!(content_fingerprint(traced.as_bytes()), base);
         assert_eq!(content_fingerprint(lf.as_bytes()), base);
+    }
+
+    #[test]
+    fn copies_an_mta_completed_or_rewrote_are_the_same_message() {
+        let sent =
+            b"From: a@x.test\r\nTo: b@y.test\r\nMessage-ID: <m@x.test>\r\n\r\n\x00\xff hi\r\n";
+        let delivered = b"Received: by mail.y.test\r\nFrom: a@x.test\r\nTo: b@y.test\r\n\
+            Message-ID: <m@x.test>\r\nDate: Wed, 2 Dec 2026 07:24:58 +0000\r\n\r\n\x80\xff hi\r\n\r\n";
+        assert!(same_message(sent, delivered));
+        assert!(same_message(
+            MAIL.as_bytes(),
+            MAIL.replace("\r\n", "\n").as_bytes()
+        ));
+        let other = MAIL.replace("Teams please.", "Azure please.");
+        assert!(!same_message(MAIL.as_bytes(), other.as_bytes()));
+        let redated = MAIL.replace("09:00:00", "10:00:00");
+        assert!(!same_message(MAIL.as_bytes(), redated.as_bytes()));
     }
 
     #[test]

@@ -340,7 +340,7 @@ async fn record(
         // Keyed by the hash of these very bytes.
         return Ok(Recorded::Already(earlier.0));
     };
-    if identity::content_fingerprint(&earlier.1) == identity::content_fingerprint(raw) {
+    if identity::same_message(&earlier.1, raw) {
         return Ok(Recorded::Already(earlier.0));
     }
     let key = identity::reused_id_key(&message_id, raw);
