@@ -450,3 +450,40 @@ async fn a_long_request_is_quoted_in_part_and_never_echoed_to_its_sender() {
         "the acknowledgement reflects nothing the sender wrote"
     );
 }
+
+#[tokio::test]
+async fn a_form_naming_the_bot_as_the_customer_is_not_acknowledged_to_the_bot() {
+    let (db, env) = world().await;
+    let form = "From: Website forms <no-reply@forms.example.test>\r\n\
+        To: contoso-fr@leads.example.test\r\nSubject: Nouvelle demande depuis le site\r\n\
+        Message-ID: <form-loop@forms.example.test>\r\nContent-Type: text/plain; charset=utf-8\r\n\
+        Content-Transfer-Encoding: 8bit\r\n\r\nNom : Luc Bernard\r\n\
+        E-mail : Leads+x@leads.example.test\r\nPays/Région : France\r\n\
+        Besoin : Migration de notre messagerie vers Microsoft 365.\r\n";
+    assert!(deliver(&env, form.as_bytes()).status.success());
+    let customer: Option<String> = sqlx::query_scalar("SELECT customer_email FROM leads")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        customer.map(|e| e.to_lowercase()).as_deref(),
+        Some("leads+x@leads.example.test"),
+        "the form names the bot as the customer"
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM outbox WHERE template = 'acknowledgement'"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM outbox WHERE recipient ILIKE 'leads%'"
+        )
+        .await,
+        0
+    );
+}
