@@ -98,6 +98,7 @@ fn plain_mail(to: &str, n: usize) -> OutgoingMail {
         reply_to: None,
         in_reply_to: None,
         references: Vec::new(),
+        inline: Vec::new(),
     }
 }
 
