@@ -12,9 +12,12 @@ use leadbot::domain::{ContactRole, Customer, DeclineReason, LeadId, LeadKind, Mo
 use leadbot::domain::{LeadState, Referrer, ReferrerKind};
 use leadbot::mail::digest as mail_digest;
 use leadbot::store::leads::{self, NewLead};
+use leadbot::transport::{MailTransport, MemoryTransport};
 use leadbot::workflow::act::act;
 use leadbot::workflow::digest;
+use leadbot::workflow::outbox::{Courier, flush};
 use leadbot::workflow::scheduler::tick;
+use mail_parser::{MessageParser, MessagePart, MimeHeaders};
 use sqlx::PgPool;
 use support::db::{SECRET, TestDb, seed_directory};
 use support::leadbot::{run, stdout};
@@ -532,4 +535,78 @@ async fn a_month_where_most_leads_expire_reads_the_same_everywhere() {
     let weight = leadbot::domain::routing::Weight::of(record.first());
     assert!((weight.value - 2.0 / 7.0).abs() < 1e-9, "{weight:?}");
     assert_eq!(contoso["weight"], weight.value);
+}
+
+/// The digest as it leaves: text and HTML alternatives, the HTML related to the PNG chart it
+/// shows as `cid:`, under 100 KB even for a busy month (lists capped), sent once.
+#[tokio::test]
+async fn a_busy_month_s_digest_is_a_related_mail_under_100_kb_sent_once() {
+    let (db, config) = world().await;
+    for n in 0..60 {
+        let company = format!("Very Long Customer Company Name Number {n} Incorporated");
+        new_lead(
+            &db.pool,
+            "contoso-fr",
+            &company,
+            hours_ago(n * 5 + 1),
+            n % 4 == 0,
+            false,
+        )
+        .await;
+    }
+    let sent = digest::send_now(&db.pool, &config, Some("contoso"), now())
+        .await
+        .unwrap();
+    assert_eq!(sent.sent, 1);
+    let memory = MemoryTransport::new();
+    let courier = Courier::new(MailTransport::Memory(memory.clone()), &config);
+    let report = flush(&db.pool, &courier, now()).await.unwrap();
+    let again = flush(&db.pool, &courier, now()).await.unwrap();
+    assert_eq!((report.sent, again.sent), (1, 0));
+    let [mail] = memory.sent().try_into().expect("one digest");
+    assert!(
+        mail.raw.len() < 100_000,
+        "the digest is {} bytes",
+        mail.raw.len()
+    );
+
+    let message = MessageParser::default().parse(&mail.raw).unwrap();
+    let kind = |part: &MessagePart| {
+        let ct = part.content_type().unwrap();
+        format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default())
+    };
+    let kinds: Vec<String> = message.parts.iter().map(kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            "multipart/alternative",
+            "text/plain",
+            "multipart/related",
+            "text/html",
+            "image/png"
+        ]
+    );
+    let image = &message.parts[4];
+    let content_id = image.content_id().expect("the chart has a Content-ID");
+    assert_eq!(
+        image.content_disposition().map(|d| d.ctype()),
+        Some("inline")
+    );
+    assert!(image.contents().starts_with(b"\x89PNG\r\n\x1a\n"));
+    let html = message.body_html(0).unwrap();
+    assert!(
+        html.contains(&format!("src=\"cid:{content_id}\"")),
+        "the HTML shows the chart by its Content-ID {content_id}"
+    );
+    let text = message.body_text(0).unwrap();
+    // Paul reads French: 61 waiting leads, 8 listed.
+    assert!(
+        text.contains("En attente de votre réponse\u{a0}: 62"),
+        "{text}"
+    );
+    assert!(text.contains("et 54 autres"), "{text}");
+    assert!(
+        !html.contains("data:image"),
+        "no data: URI, which Gmail strips"
+    );
 }
