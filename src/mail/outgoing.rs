@@ -261,6 +261,37 @@ mod tests {
     }
 
     #[test]
+    fn inline_images_travel_related_to_the_html() {
+        let mut mail = notification();
+        mail.html = Some("<img src=\"cid:chart.1@leads.example.test\">".into());
+        mail.inline.push(InlinePart {
+            content_id: "chart.1@leads.example.test".into(),
+            content_type: "image/png".into(),
+            filename: "chart.png".into(),
+            data: b"\x89PNG\r\n\x1a\n".to_vec(),
+        });
+        let raw = mail
+            .to_rfc5322(&address("leads@leads.example.test"), "Leads")
+            .unwrap();
+        let text = String::from_utf8_lossy(&raw).replace("\r\n", "\n");
+        let at = |needle: &str| {
+            text.find(needle)
+                .unwrap_or_else(|| panic!("{needle} in {text}"))
+        };
+        // alternative ⊃ (text, related ⊃ (html, image)), in that order.
+        assert!(at("multipart/alternative") < at("text/plain"));
+        assert!(at("text/plain") < at("multipart/related"));
+        assert!(at("multipart/related") < at("text/html"));
+        assert!(at("text/html") < at("Content-Type: image/png"));
+        assert!(text.contains("Content-ID: <chart.1@leads.example.test>"));
+        assert!(text.contains("Content-Disposition: inline"));
+
+        mail.inline[0].content_type = "not a type".into();
+        let refused = mail.to_rfc5322(&address("leads@leads.example.test"), "Leads");
+        assert!(matches!(refused, Err(BuildError::InlineType { .. })));
+    }
+
+    #[test]
     fn text_only_mail_is_a_single_part() {
         let mut mail = notification();
         mail.html = None;
