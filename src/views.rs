@@ -430,12 +430,13 @@ pub fn stats_table(stats: &[ProfileStats], response_target: TimeDelta) -> String
         ]);
     }
     let mut out = format!(
-        "Leads received in the last {} days. IN {}: answered within the response target, of \
-         the leads answered or older than it. ACCEPTED: of the leads accepted, declined or \
-         expired. WEIGHT: the routing weight; every matching profile keeps at least a {}% share.\n",
-        STATS_WINDOW.num_days(),
-        locale.duration(response_target),
-        (FLOOR_SHARE * 100.0).round()
+        "Leads received in the last {days} days.\n\
+         IN {target}: answered within the response target, of the leads answered or older than it.\n\
+         ACCEPTED: of the leads accepted, declined or expired.\n\
+         WEIGHT: the routing weight; each matching profile keeps at least a {floor}% share.\n\n",
+        days = STATS_WINDOW.num_days(),
+        target = locale.duration(response_target),
+        floor = (FLOOR_SHARE * 100.0).round()
     );
     out.push_str(&align(&table));
     out
