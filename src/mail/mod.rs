@@ -13,12 +13,12 @@
 
 pub mod chart;
 pub mod classify;
+pub mod digest;
 pub mod html;
 pub mod identity;
 pub mod one_line;
 pub mod outgoing;
 pub mod parse;
-pub mod png;
 pub mod quote;
 pub mod reply;
 pub mod rfi;

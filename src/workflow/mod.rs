@@ -14,4 +14,5 @@ pub mod loops;
 pub mod notify;
 pub mod outbox;
 pub mod reply;
+pub mod routing;
 pub mod scheduler;
