@@ -68,6 +68,8 @@ pub struct BotConfig {
     pub require_authentication: bool,
     /// The authserv-id of the receiving server whose Authentication-Results are trusted.
     pub authserv_id: Option<String>,
+    /// Inbound messages larger than this (bytes) are kept in part and quarantined.
+    pub max_inbound_size: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -79,6 +81,8 @@ pub struct ImapConfig {
     pub password: Secret,
     pub mailbox: String,
     pub quarantine_mailbox: String,
+    /// PEM certificates of a private CA trusted for the server, beside the public roots.
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -89,6 +93,8 @@ pub struct SmtpConfig {
     pub username: Option<String>,
     pub password: Secret,
     pub max_attempts: u32,
+    /// PEM certificates of a private CA trusted for the server, beside the public roots.
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -139,6 +145,9 @@ pub enum ConfigError {
     },
 }
 
+/// 10 MiB: far above any request a person types, below the 25 MiB that parsing refuses.
+pub const DEFAULT_MAX_INBOUND_SIZE: usize = 10 * 1024 * 1024;
+
 /// The keys each section accepts; anything else is a typo worth reporting.
 const KNOWN_KEYS: &[(&str, &[&str])] = &[
     ("database", &["url"]),
@@ -155,6 +164,7 @@ const KNOWN_KEYS: &[(&str, &[&str])] = &[
             "error_answers_per_hour",
             "require_authentication",
             "authserv_id",
+            "max_inbound_size",
         ],
     ),
     (
@@ -167,6 +177,7 @@ const KNOWN_KEYS: &[(&str, &[&str])] = &[
             "password",
             "mailbox",
             "quarantine_mailbox",
+            "ca_file",
         ],
     ),
     (
@@ -178,6 +189,7 @@ const KNOWN_KEYS: &[(&str, &[&str])] = &[
             "username",
             "password",
             "max_attempts",
+            "ca_file",
         ],
     ),
     (
@@ -393,6 +405,7 @@ impl Validator<'_> {
             error_answers_per_hour: self.number("bot.error_answers_per_hour", 3)?,
             require_authentication: self.number("bot.require_authentication", false)?,
             authserv_id: self.text("bot.authserv_id"),
+            max_inbound_size: self.number("bot.max_inbound_size", DEFAULT_MAX_INBOUND_SIZE)?,
         };
         if bot.require_authentication && bot.authserv_id.is_none() {
             return Err(ConfigError::Missing {
@@ -457,6 +470,7 @@ impl Validator<'_> {
             quarantine_mailbox: self
                 .text("imap.quarantine_mailbox")
                 .unwrap_or("Quarantine".into()),
+            ca_file: self.text("imap.ca_file").map(PathBuf::from),
         }))
     }
 
@@ -477,6 +491,7 @@ impl Validator<'_> {
             username: self.text("smtp.username"),
             password: Secret::new(self.text("smtp.password").unwrap_or_default()),
             max_attempts: self.number("smtp.max_attempts", 8)?,
+            ca_file: self.text("smtp.ca_file").map(PathBuf::from),
         }))
     }
 

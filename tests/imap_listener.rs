@@ -240,11 +240,11 @@ async fn an_rfi_sent_by_smtp_becomes_a_lead_through_idle() {
         uids_and_seen(&stack, "INBOX").await == [(1, true)]
     })
     .await;
-    assert_eq!(
-        checkpoint(&db.pool).await.map(|c| c.last_uid),
-        Some(1),
-        "the checkpoint names the message"
-    );
+    // The checkpoint advances just after the \Seen flag is stored: wait for it, not race it.
+    until("the checkpoint names the message", || async {
+        checkpoint(&db.pool).await.map(|c| c.last_uid) == Some(1)
+    })
+    .await;
     let stats = listener.stats();
     assert_eq!(
         (stats.ingested, stats.duplicates, stats.reconnects),

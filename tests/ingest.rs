@@ -179,7 +179,7 @@ async fn broken_mail_is_quarantined_listed_and_can_be_reprocessed() {
     assert!(String::from_utf8_lossy(&again.stdout).contains("created L-"));
     assert_eq!(leads_json(&db).await.len(), 1);
     let twice = leadbot(&db.env(), &["inbound", "reprocess", &id]);
-    assert!(String::from_utf8_lossy(&twice.stdout).contains("no new lead"));
+    assert!(String::from_utf8_lossy(&twice.stdout).contains("already took effect"));
     assert_eq!(leads_json(&db).await.len(), 1);
 }
 
@@ -253,13 +253,12 @@ async fn oversized_deeply_nested_and_nul_filled_mail_is_kept_with_a_reason() {
             .1
             .as_deref()
             .unwrap_or_default()
-            .contains("larger than"),
+            .contains("too large"),
         "{rows:?}"
     );
-    assert_eq!(
-        rows[0].2 as usize,
-        oversized.len(),
-        "the raw bytes are kept whole"
+    assert!(
+        (rows[0].2 as usize) < 400 * 1024,
+        "its headers and a bounded prefix are kept: {rows:?}"
     );
     for (outcome, reason, _) in &rows[1..] {
         assert!(

@@ -1,7 +1,8 @@
 //! `leadbot run`: the long-running process. It composes the parts — the outbox worker, the
 //! scheduler, the IMAP listener and the HTTP endpoints — as tokio tasks that share one
-//! PostgreSQL pool and stop together on SIGTERM or SIGINT, each finishing the unit of work
-//! in flight (one transaction) before it returns.
+//! PostgreSQL pool and stop together on SIGTERM or SIGINT: they claim no new work, finish
+//! the unit in flight (one transaction), and whatever is still running after a short grace
+//! is abandoned — it rolls back and is done again after the next start.
 
 pub mod check;
 pub mod http;
@@ -26,6 +27,13 @@ use metrics::Metrics;
 const OUTBOX_IDLE: Duration = Duration::from_secs(2);
 /// After a database error, wait before trying again (the error is logged, not fatal).
 const ERROR_PAUSE: Duration = Duration::from_secs(5);
+/// After SIGTERM, how long the work in flight (one ingest, one send, one scheduler rule)
+/// may take to finish; past it, it is abandoned: its transaction rolls back, so the
+/// message stays unflagged and the mail queued, to be done again. With the pool's close
+/// this keeps the whole stop under 5 s, well inside systemd's TimeoutStopSec.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
+/// How long closing the database pool may take after the tasks ended.
+const POOL_CLOSE_GRACE: Duration = Duration::from_millis(500);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -94,17 +102,29 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
         },
         stopped.clone(),
     ));
-    tasks.spawn(async move {
-        wait_for_signal().await;
-        tracing::info!("stopping: finishing the work in flight");
-        let _ = stop.send(true);
-    });
-    while let Some(result) = tasks.join_next().await {
-        if let Err(error) = result {
-            tracing::error!(%error, "a leadbot task ended abnormally");
+    wait_for_signal().await;
+    tracing::info!("stopping: finishing the work in flight");
+    let _ = stop.send(true);
+    let finish = async {
+        while let Some(result) = tasks.join_next().await {
+            if let Err(error) = result {
+                tracing::error!(%error, "a leadbot task ended abnormally");
+            }
         }
+    };
+    if tokio::time::timeout(SHUTDOWN_GRACE, finish).await.is_err() {
+        tracing::warn!(
+            grace = ?SHUTDOWN_GRACE,
+            "abandoning the work still in flight: it rolls back and will be done again"
+        );
+        tasks.shutdown().await;
     }
-    pool.close().await;
+    if tokio::time::timeout(POOL_CLOSE_GRACE, pool.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!("the database pool did not close in time; exiting anyway");
+    }
     Ok(())
 }
 
@@ -150,7 +170,8 @@ async fn outbox_worker(
     mut stopped: watch::Receiver<bool>,
 ) {
     loop {
-        let pause = match outbox::flush(&pool, &courier, Utc::now()).await {
+        let stop = || *stopped.borrow();
+        let pause = match outbox::flush_until(&pool, &courier, Utc::now(), stop).await {
             Ok(report) => {
                 Metrics::add(&metrics.outbox_sent, report.sent);
                 Metrics::add(&metrics.outbox_retried, report.retried);

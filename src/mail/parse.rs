@@ -151,7 +151,7 @@ pub fn parse(raw: &[u8]) -> Result<InboundMail, ParseError> {
         },
         authentication_results: header_texts(&message, "Authentication-Results"),
     };
-    Ok(mail.without_nul_characters())
+    Ok(mail.without_nul_characters().with_one_line_fields())
 }
 
 impl InboundMail {

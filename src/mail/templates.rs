@@ -10,6 +10,7 @@
 use askama::Template;
 use chrono::{DateTime, Utc};
 
+use super::quote::bounded_quote;
 use crate::domain::Locale;
 use crate::domain::command::{CommandKind, Language};
 use crate::domain::lifecycle::allowed_next;
@@ -496,7 +497,11 @@ impl LeadView {
             customer_name: customer.name.clone().unwrap_or_default(),
             customer_email: customer.email.clone().unwrap_or_default(),
             customer_phone: customer.phone.clone().unwrap_or_default(),
-            need: lead.need.clone(),
+            need: bounded_quote(
+                &lead.need,
+                lead.id,
+                if fr { Locale::Fr } else { Locale::En },
+            ),
             hot: match now {
                 Some(now) => lead.is_hot(now),
                 None => lead.hot_until.is_some(),

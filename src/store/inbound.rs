@@ -35,27 +35,42 @@ impl Outcome {
 }
 
 /// Records the raw message. `None` when a message with the same key is already recorded.
+/// `note` tells the operator something about how it was recorded (a reused Message-ID).
 pub async fn record(
     conn: &mut PgConnection,
     key: &str,
     message_id: Option<&str>,
     source: &str,
     raw: &[u8],
+    note: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>, StoreError> {
     sqlx::query_scalar(
-        "INSERT INTO inbound_messages (idempotency_key, message_id, source, raw, received_at)
-         VALUES ($1, $2, $3, $4, $5)
+        "INSERT INTO inbound_messages (idempotency_key, message_id, source, raw, note, received_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
     )
     .bind(key)
     .bind(message_id)
     .bind(source)
     .bind(raw)
+    .bind(note)
     .bind(now)
     .fetch_optional(conn)
     .await
     .doing("recording an inbound message")
+}
+
+/// The id and raw bytes of the message recorded under `key`.
+pub async fn by_key(
+    conn: &mut PgConnection,
+    key: &str,
+) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
+    sqlx::query_as("SELECT id, raw FROM inbound_messages WHERE idempotency_key = $1")
+        .bind(key)
+        .fetch_optional(conn)
+        .await
+        .doing("reading an earlier inbound message")
 }
 
 /// What processing found, written in the same transaction as its effects.
@@ -107,10 +122,12 @@ pub struct InboundRow {
     pub outcome: String,
     pub reason: Option<String>,
     pub lead_id: Option<i64>,
+    /// How it was recorded, when that needs saying (a reused Message-ID).
+    pub note: Option<String>,
 }
 
 const INBOUND_COLUMNS: &str =
-    "id, message_id, source, received_at, sender, subject, class, outcome, reason, lead_id";
+    "id, message_id, source, received_at, sender, subject, class, outcome, reason, lead_id, note";
 
 pub async fn list(
     conn: &mut PgConnection,
@@ -140,25 +157,22 @@ pub async fn list_for_lead(
     .doing("listing a lead's messages")
 }
 
-/// The raw bytes of a recorded message, locked for re-processing.
-pub async fn raw_for_update(
+/// A recorded message, locked for re-processing: its raw bytes and how it ended.
+pub async fn for_reprocessing(
     conn: &mut PgConnection,
     id: i64,
-) -> Result<Option<Vec<u8>>, StoreError> {
-    sqlx::query_scalar("SELECT raw FROM inbound_messages WHERE id = $1 FOR UPDATE")
+) -> Result<Option<(Vec<u8>, String, Option<String>)>, StoreError> {
+    sqlx::query_as("SELECT raw, outcome, reason FROM inbound_messages WHERE id = $1 FOR UPDATE")
         .bind(id)
         .fetch_optional(conn)
         .await
         .doing("reading an inbound message")
 }
 
-/// How the message recorded under `key` ended (`applied`, `quarantined`, ...), if recorded.
-pub async fn outcome_by_key(
-    conn: &mut PgConnection,
-    key: &str,
-) -> Result<Option<String>, StoreError> {
-    sqlx::query_scalar("SELECT outcome FROM inbound_messages WHERE idempotency_key = $1")
-        .bind(key)
+/// How message `id` ended (`applied`, `quarantined`, ...), if it exists.
+pub async fn outcome(conn: &mut PgConnection, id: i64) -> Result<Option<String>, StoreError> {
+    sqlx::query_scalar("SELECT outcome FROM inbound_messages WHERE id = $1")
+        .bind(id)
         .fetch_optional(conn)
         .await
         .doing("reading how an inbound message ended")

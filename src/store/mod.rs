@@ -32,17 +32,39 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// PostgreSQL unreachable (or restarting): worth retrying later, e.g. EX_TEMPFAIL.
+    /// Worth retrying later (e.g. EX_TEMPFAIL): PostgreSQL unreachable, restarting or
+    /// overloaded, or a transaction that lost a serialization race. Anything else would
+    /// fail the same way again.
     pub fn is_transient(&self) -> bool {
-        let inner = match self {
-            Self::Connect { source, .. } | Self::Query { source, .. } => source,
-            Self::Migrate(_) => return false,
-        };
-        matches!(
-            inner,
-            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed
-        )
+        match self {
+            Self::Connect { source, .. } | Self::Query { source, .. } => is_transient(source),
+            Self::Migrate(_) => false,
+        }
     }
+}
+
+/// The sqlx errors that a later attempt may not meet: lost connections, and the SQLSTATEs
+/// of a server going away or too busy — class 08 (connection exception), class 53
+/// (insufficient resources: too many connections, out of memory or disk), 57P01 admin
+/// shutdown, 57P02 crash shutdown, 57P03 cannot connect now (starting up, recovering),
+/// 40001 serialization failure and 40P01 deadlock.
+pub fn is_transient(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(database) => database
+            .code()
+            .is_some_and(|code| is_transient_sqlstate(&code)),
+        _ => false,
+    }
+}
+
+fn is_transient_sqlstate(code: &str) -> bool {
+    code.starts_with("08")
+        || code.starts_with("53")
+        || matches!(code, "57P01" | "57P02" | "57P03" | "40001" | "40P01")
 }
 
 /// Adds what was being done to a sqlx error.
@@ -108,4 +130,23 @@ pub async fn create_database_if_missing(url: &str) -> Result<bool, StoreError> {
         .await
         .map_err(connect_error)?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_transient_sqlstate;
+
+    #[test]
+    fn server_going_away_or_busy_is_transient_bad_data_is_not() {
+        for code in [
+            "08006", "08001", "08P01", "53300", "53100", "57P01", "57P02", "57P03", "40001",
+            "40P01",
+        ] {
+            assert!(is_transient_sqlstate(code), "{code}");
+        }
+        // Unique violation, bad text encoding, query canceled, undefined table.
+        for code in ["23505", "22021", "57014", "42P01"] {
+            assert!(!is_transient_sqlstate(code), "{code}");
+        }
+    }
 }

@@ -264,6 +264,30 @@ pub async fn sent_message(
     .doing("looking up the mail a reply answers")
 }
 
+/// The leads whose mail these Message-IDs name (bare ids), whoever received it.
+pub async fn leads_of_messages(
+    conn: &mut PgConnection,
+    message_ids: &[String],
+) -> Result<Vec<i64>, StoreError> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT lead_id FROM outbox
+         WHERE message_id = ANY($1) AND lead_id IS NOT NULL ORDER BY lead_id",
+    )
+    .bind(message_ids)
+    .fetch_all(conn)
+    .await
+    .doing("looking up the leads a thread is about")
+}
+
+/// True if leadbot queued a message with this Message-ID (bare, without brackets).
+pub async fn is_ours(conn: &mut PgConnection, message_id: &str) -> Result<bool, StoreError> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM outbox WHERE message_id = $1)")
+        .bind(message_id.trim_matches(['<', '>']))
+        .fetch_one(conn)
+        .await
+        .doing("looking up a Message-ID among the mail leadbot sent")
+}
+
 /// A bounce names the Message-ID of the mail that failed: mark that mail failed with the
 /// bounce's reason. Returns the outbox row's id if leadbot sent that message.
 pub async fn mark_bounced(

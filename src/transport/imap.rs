@@ -13,6 +13,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -28,7 +29,8 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls;
-use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 
 use crate::config::{ImapConfig, Security};
 
@@ -61,6 +63,8 @@ pub enum ImapError {
         #[source]
         source: ProtocolError,
     },
+    #[error("cannot read the CA certificates for IMAP in {path}: {detail}")]
+    CaFile { path: PathBuf, detail: String },
     #[error("cannot set up TLS")]
     TlsSetup {
         #[source]
@@ -116,6 +120,7 @@ impl ImapError {
             | Self::Login { source, .. }
             | Self::Select { source, .. } => !refused_for_good(source),
             Self::TlsName { .. }
+            | Self::CaFile { .. }
             | Self::TlsSetup { .. }
             | Self::NoUidValidity { .. }
             | Self::FolderName { .. } => false,
@@ -196,7 +201,7 @@ impl ImapMailbox {
         let _ = tcp.set_nodelay(true);
 
         let stream = match config.security {
-            Security::Tls => tls_handshake(tcp, &config.host, step_timeout).await?,
+            Security::Tls => tls_handshake(tcp, config, step_timeout).await?,
             Security::None | Security::StartTls => MailStream::Plain(tcp),
         };
         let mut client = Client::new(stream);
@@ -224,7 +229,7 @@ impl ImapMailbox {
             // Whatever the server sent before the handshake is dropped with the old
             // client, as RFC 3501 asks (no greeting follows STARTTLS).
             let stream = match client.into_inner() {
-                MailStream::Plain(tcp) => tls_handshake(tcp, &config.host, step_timeout).await?,
+                MailStream::Plain(tcp) => tls_handshake(tcp, config, step_timeout).await?,
                 secured => secured,
             };
             client = Client::new(stream);
@@ -558,16 +563,17 @@ async fn within<T>(
 
 async fn tls_handshake(
     tcp: TcpStream,
-    host: &str,
+    config: &ImapConfig,
     limit: Duration,
 ) -> Result<MailStream, ImapError> {
+    let host = config.host.as_str();
     let server_name = ServerName::try_from(host.to_string()).map_err(|_| ImapError::TlsName {
         host: host.to_string(),
     })?;
     let tls = within(
         limit,
         "negotiating TLS",
-        tls_connector()?.connect(server_name, tcp),
+        tls_connector(config.ca_file.as_deref())?.connect(server_name, tcp),
     )
     .await?
     .map_err(|source| ImapError::Tls {
@@ -578,10 +584,30 @@ async fn tls_handshake(
 }
 
 /// Verifies servers against the Mozilla root certificates (webpki-roots, already built for
-/// lettre's SMTP). The crypto provider is named explicitly: two are compiled in (lettre
-/// brings ring, tokio-rustls aws-lc-rs), and rustls refuses to guess between them.
-fn tls_connector() -> Result<TlsConnector, ImapError> {
-    let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+/// lettre's SMTP), and those of `ca_file` (a private CA) when given. The crypto provider
+/// is named explicitly: two are compiled in (lettre brings ring, tokio-rustls aws-lc-rs),
+/// and rustls refuses to guess between them.
+fn tls_connector(ca_file: Option<&Path>) -> Result<TlsConnector, ImapError> {
+    let mut roots =
+        rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = ca_file {
+        let ca_error = |detail: String| ImapError::CaFile {
+            path: path.to_path_buf(),
+            detail,
+        };
+        let pem = std::fs::read(path).map_err(|e| ca_error(e.to_string()))?;
+        let certificates = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ca_error(e.to_string()))?;
+        if certificates.is_empty() {
+            return Err(ca_error("no PEM certificate in it".into()));
+        }
+        for certificate in certificates {
+            roots
+                .add(certificate)
+                .map_err(|e| ca_error(e.to_string()))?;
+        }
+    }
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -688,6 +714,25 @@ mod tests {
 
     #[test]
     fn the_tls_connector_builds_with_the_bundled_roots() {
-        assert!(tls_connector().is_ok());
+        assert!(tls_connector(None).is_ok());
+    }
+
+    #[test]
+    fn an_unusable_ca_file_is_a_configuration_error() {
+        let Err(missing) = tls_connector(Some(Path::new("/nonexistent/ca.pem"))) else {
+            panic!("a missing file is refused");
+        };
+        assert!(
+            missing.to_string().contains("/nonexistent/ca.pem"),
+            "{missing}"
+        );
+        assert!(!missing.is_transient());
+        let folder = tempfile::tempdir().unwrap();
+        let not_pem = folder.path().join("ca.pem");
+        std::fs::write(&not_pem, "not a certificate").unwrap();
+        let Err(error) = tls_connector(Some(&not_pem)) else {
+            panic!("no certificate in it");
+        };
+        assert!(error.to_string().contains("no PEM certificate"), "{error}");
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use lettre::address::Envelope;
 use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use super::SendError;
@@ -23,25 +23,41 @@ pub struct SmtpTransport {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("cannot set up SMTP to {target}")]
-pub struct SmtpConfigError {
-    target: String,
-    source: lettre::transport::smtp::Error,
+pub enum SmtpConfigError {
+    #[error("cannot set up SMTP to {target}")]
+    Setup {
+        target: String,
+        source: lettre::transport::smtp::Error,
+    },
+    #[error("cannot read the CA certificates for SMTP in {path}")]
+    CaFile {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl SmtpTransport {
     pub fn new(config: &SmtpConfig) -> Result<Self, SmtpConfigError> {
         let target = format!("{}:{}", config.host, config.port);
-        let fail = |source| SmtpConfigError {
+        let fail = |source| SmtpConfigError::Setup {
             target: target.clone(),
             source,
         };
+        let parameters = || -> Result<TlsParameters, SmtpConfigError> {
+            let mut builder = TlsParameters::builder(config.host.clone());
+            if let Some(path) = &config.ca_file {
+                let pem = std::fs::read(path).map_err(|source| SmtpConfigError::CaFile {
+                    path: path.clone(),
+                    source,
+                })?;
+                builder = builder.add_root_certificate(Certificate::from_pem(&pem).map_err(fail)?);
+            }
+            builder.build().map_err(fail)
+        };
         let tls = match config.security {
             Security::None => Tls::None,
-            Security::StartTls => {
-                Tls::Required(TlsParameters::new(config.host.clone()).map_err(fail)?)
-            }
-            Security::Tls => Tls::Wrapper(TlsParameters::new(config.host.clone()).map_err(fail)?),
+            Security::StartTls => Tls::Required(parameters()?),
+            Security::Tls => Tls::Wrapper(parameters()?),
         };
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host)
             .port(config.port)

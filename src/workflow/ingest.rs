@@ -2,12 +2,13 @@
 //! write down how it ended. The same path serves IMAP, the MTA pipe and the demo.
 
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
 
 use crate::config::Config;
 use crate::domain::command::parse_command;
-use crate::domain::{EmailAddress, Referrer, ReferrerKind};
+use crate::domain::{Customer, EmailAddress, Referrer, ReferrerKind};
+use crate::mail::identity;
+use crate::mail::one_line::one_line_opt;
 use crate::mail::rfi::{self, Sender};
 use crate::mail::{ClassifyContext, InboundMail, MailClass, classify, parse, reply_text};
 use crate::store::directory;
@@ -16,6 +17,7 @@ use crate::store::leads::{self, NewLead};
 use crate::store::outbox;
 use crate::store::{Doing, StoreError};
 pub use crate::workflow::handled::{Handled, IngestError};
+use crate::workflow::loops;
 use crate::workflow::notify;
 use crate::workflow::reply;
 use crate::workflow::routing;
@@ -24,7 +26,19 @@ use crate::workflow::routing;
 pub struct Report {
     /// The inbound message's row (for a duplicate: none was written).
     pub inbound_id: Option<i64>,
+    /// For a duplicate: the row of the earlier delivery.
+    pub duplicate_of: Option<i64>,
     pub handled: Handled,
+}
+
+impl Report {
+    fn duplicate(earlier: i64) -> Self {
+        Self {
+            inbound_id: None,
+            duplicate_of: Some(earlier),
+            handled: Handled::Duplicate,
+        }
+    }
 }
 
 /// Records and handles one raw message in one transaction. If handling fails for a reason
@@ -41,7 +55,7 @@ pub async fn ingest(
     match ingest_once(pool, config, source, raw, now).await {
         Err(error) if !error.is_transient() => {
             tracing::error!(error = %format!("{error:#}"), "quarantining a message that failed");
-            quarantine_failed(pool, source, raw, &error, now).await
+            quarantine_failed(pool, config, source, raw, &error, now).await
         }
         result => result,
     }
@@ -49,6 +63,7 @@ pub async fn ingest(
 
 async fn quarantine_failed(
     pool: &PgPool,
+    config: &Config,
     source: &str,
     raw: &[u8],
     error: &IngestError,
@@ -58,11 +73,9 @@ async fn quarantine_failed(
         .begin()
         .await
         .doing("starting to quarantine a message")?;
-    let Some(inbound_id) = record(&mut tx, source, raw, now).await? else {
-        return Ok(Report {
-            inbound_id: None,
-            handled: Handled::Duplicate,
-        });
+    let inbound_id = match record(&mut tx, config, source, raw, now).await? {
+        Recorded::New(id) => id,
+        Recorded::Already(earlier) => return Ok(Report::duplicate(earlier)),
     };
     let reason = format!("processing failed: {}", error_chain(error));
     quarantine(&mut tx, inbound_id, &reason, now).await?;
@@ -71,6 +84,7 @@ async fn quarantine_failed(
         .doing("committing a quarantined message")?;
     Ok(Report {
         inbound_id: Some(inbound_id),
+        duplicate_of: None,
         handled: Handled::Quarantined(reason),
     })
 }
@@ -94,84 +108,89 @@ async fn ingest_once(
     now: DateTime<Utc>,
 ) -> Result<Report, IngestError> {
     let mut tx = pool.begin().await.doing("starting to ingest a message")?;
-    let Some(inbound_id) = record(&mut tx, source, raw, now).await? else {
-        return Ok(Report {
-            inbound_id: None,
-            handled: Handled::Duplicate,
-        });
+    let inbound_id = match record(&mut tx, config, source, raw, now).await? {
+        Recorded::New(id) => id,
+        Recorded::Already(earlier) => return Ok(Report::duplicate(earlier)),
     };
-    let handled = process(&mut tx, config, inbound_id, raw, now).await?;
+    let handled = if raw.len() > config.bot.max_inbound_size {
+        process_oversized(&mut tx, config, inbound_id, raw, now).await?
+    } else {
+        process(&mut tx, config, inbound_id, raw, now).await?
+    };
     tx.commit().await.doing("committing an inbound message")?;
     Ok(Report {
         inbound_id: Some(inbound_id),
+        duplicate_of: None,
         handled,
     })
 }
 
-/// Runs a recorded message through the current code again (after a fix or a new profile).
-/// Leads are unique per (message, profile), so nothing is created twice.
+/// What `inbound reprocess` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reprocessed {
+    /// Quarantined (or never finished): run through the current code again.
+    Ran(Handled),
+    /// It already took effect (applied, answered, automated, ignored): running it again
+    /// could only repeat or contradict what was done, so nothing was done and nobody mailed.
+    AlreadyTookEffect {
+        outcome: String,
+        reason: Option<String>,
+    },
+    /// Too large: only its headers and a prefix were kept, and a part is no message to run.
+    KeptInPart { reason: String },
+}
+
+impl std::fmt::Display for Reprocessed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Ran(handled) => handled.fmt(f),
+            Self::AlreadyTookEffect { outcome, reason } => {
+                write!(f, "already took effect ({outcome}")?;
+                if let Some(reason) = reason {
+                    write!(f, ": {reason}")?;
+                }
+                f.write_str("); nothing done again, nobody mailed")
+            }
+            Self::KeptInPart { reason } => write!(
+                f,
+                "kept only in part ({reason}); it cannot be run again — the whole message is \
+                 wherever it was delivered from"
+            ),
+        }
+    }
+}
+
+/// Runs a quarantined message through the current code again (after a fix or a new
+/// profile). A message that already took effect is left alone. Leads are unique per
+/// (message, profile), so nothing is created twice.
 pub async fn reprocess(
     pool: &PgPool,
     config: &Config,
     inbound_id: i64,
     now: DateTime<Utc>,
-) -> Result<Option<Handled>, IngestError> {
+) -> Result<Option<Reprocessed>, IngestError> {
     let mut tx = pool
         .begin()
         .await
         .doing("starting to re-process a message")?;
-    let Some(raw) = inbound::raw_for_update(&mut tx, inbound_id).await? else {
+    let Some((raw, outcome, reason)) = inbound::for_reprocessing(&mut tx, inbound_id).await? else {
         return Ok(None);
     };
+    let may_run = [Outcome::Quarantined.as_str(), "pending"].contains(&outcome.as_str());
+    if !may_run {
+        return Ok(Some(Reprocessed::AlreadyTookEffect { outcome, reason }));
+    }
+    if let Some(reason) = reason.filter(|r| r.starts_with(TOO_LARGE)) {
+        return Ok(Some(Reprocessed::KeptInPart { reason }));
+    }
     let handled = process(&mut tx, config, inbound_id, &raw, now).await?;
     tx.commit()
         .await
         .doing("committing a re-processed message")?;
-    Ok(Some(handled))
+    Ok(Some(Reprocessed::Ran(handled)))
 }
 
-/// The Message-ID is the idempotency key; without one, the bytes' hash is.
-pub fn idempotency_key(message_id: Option<&str>, raw: &[u8]) -> String {
-    match message_id {
-        Some(id) if !id.trim().is_empty() => format!("mid:{}", id.trim()),
-        _ => format!(
-            "sha256:{}",
-            data_encoding::HEXLOWER.encode(&Sha256::digest(raw))
-        ),
-    }
-}
-
-/// The Message-ID read straight from the header block, so even unparseable mail gets the
-/// same key every time it is delivered.
-pub fn quick_message_id(raw: &[u8]) -> Option<String> {
-    let head_end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .or_else(|| raw.windows(2).position(|w| w == b"\n\n"))
-        .unwrap_or(raw.len().min(64 * 1024));
-    let head = String::from_utf8_lossy(&raw[..head_end]);
-    let mut lines = head.lines().peekable();
-    while let Some(line) = lines.next() {
-        let Some((name, value)) = line.split_once(':') else {
-            continue;
-        };
-        if !name.trim().eq_ignore_ascii_case("message-id") {
-            continue;
-        }
-        let mut value = value.trim().to_string();
-        while let Some(next) = lines.peek().filter(|l| l.starts_with([' ', '\t'])) {
-            value.push_str(next.trim());
-            lines.next();
-        }
-        let id = value
-            .trim()
-            .trim_start_matches('<')
-            .trim_end_matches('>')
-            .trim();
-        return (!id.is_empty() && id.len() <= 998).then(|| id.to_string());
-    }
-    None
-}
+pub use crate::mail::identity::{idempotency_key, quick_message_id};
 
 async fn process(
     tx: &mut PgConnection,
@@ -194,31 +213,40 @@ async fn process(
             bot_address: config.bot.address.to_string(),
         },
     );
-    let (handled, lead_id) = match class {
-        MailClass::Bounce => {
-            if let Some(id) = &mail.bounced_message_id {
-                outbox::mark_bounced(tx, id, &bounce_reason(&mail)).await?;
+    let own = match class {
+        MailClass::Request | MailClass::Reply => loops::own_mail(tx, config, &mail).await?,
+        // Never answered anyway; a bounce of our own mail stays a bounce.
+        MailClass::Bounce | MailClass::AutoReply | MailClass::List => None,
+    };
+    let (handled, lead_id) = if let Some(why) = own {
+        (Handled::Ignored(why), None)
+    } else {
+        match class {
+            MailClass::Bounce => {
+                if let Some(id) = &mail.bounced_message_id {
+                    outbox::mark_bounced(tx, id, &bounce_reason(&mail)).await?;
+                }
+                (Handled::Automated(class), None)
             }
-            (Handled::Automated(class), None)
-        }
-        MailClass::AutoReply | MailClass::List => (Handled::Automated(class), None),
-        MailClass::Reply => {
-            let (handled, lead) = reply::handle(tx, config, &mail, now).await?;
-            (handled, lead.map(|id| id.0))
-        }
-        MailClass::Request if is_command_from_the_partner_side(tx, config, &mail).await? => {
-            // A contact writing a fresh mail with a command (LIST, HELP, ACCEPT L-1042):
-            // a reply in all but threading, never a request for a new lead.
-            let (handled, lead) = reply::handle(tx, config, &mail, now).await?;
-            (handled, lead.map(|id| id.0))
-        }
-        MailClass::Request => {
-            let handled = handle_request(tx, config, inbound_id, &mail, now).await?;
-            let first = match &handled {
-                Handled::LeadsCreated(ids) => ids.first().map(|id| id.0),
-                _ => None,
-            };
-            (handled, first)
+            MailClass::AutoReply | MailClass::List => (Handled::Automated(class), None),
+            MailClass::Reply => {
+                let (handled, lead) = reply::handle(tx, config, &mail, now).await?;
+                (handled, lead.map(|id| id.0))
+            }
+            MailClass::Request if is_command_from_the_partner_side(tx, config, &mail).await? => {
+                // A contact writing a fresh mail with a command (LIST, HELP, ACCEPT L-1042):
+                // a reply in all but threading, never a request for a new lead.
+                let (handled, lead) = reply::handle(tx, config, &mail, now).await?;
+                (handled, lead.map(|id| id.0))
+            }
+            MailClass::Request => {
+                let handled = handle_request(tx, config, inbound_id, &mail, now).await?;
+                let first = match &handled {
+                    Handled::LeadsCreated(ids) => ids.first().map(|id| id.0),
+                    _ => None,
+                };
+                (handled, first)
+            }
         }
     };
     let (outcome, reason) = match &handled {
@@ -244,16 +272,105 @@ async fn process(
     Ok(handled)
 }
 
-/// Records the raw message under its idempotency key; `None` if it was recorded before.
-async fn record(
+/// How the reason of a message quarantined for its size starts.
+const TOO_LARGE: &str = "too large";
+
+/// A message over `bot.max_inbound_size`: only its headers and a prefix were recorded, and
+/// nothing is sent from it (its sender is unverified: an answer would reflect it). A bounce
+/// is still recognised, so the mail it reports is marked failed.
+async fn process_oversized(
     tx: &mut PgConnection,
-    source: &str,
+    config: &Config,
+    inbound_id: i64,
     raw: &[u8],
     now: DateTime<Utc>,
-) -> Result<Option<i64>, StoreError> {
-    let message_id = quick_message_id(raw);
-    let key = idempotency_key(message_id.as_deref(), raw);
-    inbound::record(tx, &key, message_id.as_deref(), source, raw, now).await
+) -> Result<Handled, IngestError> {
+    let limit = config.bot.max_inbound_size;
+    let kept = identity::kept_part(raw, limit);
+    if let Ok(mail) = parse(&kept) {
+        let context = ClassifyContext {
+            bot_address: config.bot.address.to_string(),
+        };
+        if classify(&mail, &context) == MailClass::Bounce {
+            if let Some(id) = &mail.bounced_message_id {
+                outbox::mark_bounced(tx, id, &bounce_reason(&mail)).await?;
+            }
+            let outcome = Outcome::Automated;
+            let class = Some(MailClass::Bounce);
+            finish(tx, inbound_id, Some(&mail), class, outcome, None, None, now).await?;
+            return Ok(Handled::Automated(MailClass::Bounce));
+        }
+    }
+    let reason = format!(
+        "{TOO_LARGE}: {} bytes, over bot.max_inbound_size ({limit} bytes); kept: its headers \
+         and the first {} bytes of its body; nothing was sent",
+        raw.len(),
+        identity::KEPT_BODY_BYTES
+    );
+    quarantine(tx, inbound_id, &reason, now).await?;
+    Ok(Handled::Quarantined(reason))
+}
+
+/// Whether a message was new.
+enum Recorded {
+    New(i64),
+    /// Recorded before, under this row.
+    Already(i64),
+}
+
+/// Records the raw message under its idempotency key. A different message reusing a known
+/// Message-ID (other body or sender-side headers) is recorded as a message of its own with
+/// the reuse noted — never taken for the earlier one and dropped.
+async fn record(
+    tx: &mut PgConnection,
+    config: &Config,
+    source: &str,
+    full: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Recorded, StoreError> {
+    let message_id = quick_message_id(full);
+    let key = idempotency_key(message_id.as_deref(), full);
+    let raw = &*identity::kept_part(full, config.bot.max_inbound_size);
+    let id = message_id.as_deref();
+    if let Some(new) = inbound::record(tx, &key, id, source, raw, None, now).await? {
+        return Ok(Recorded::New(new));
+    }
+    let earlier = recorded_under(tx, &key).await?;
+    let Some(message_id) = message_id else {
+        // Keyed by the hash of these very bytes.
+        return Ok(Recorded::Already(earlier.0));
+    };
+    if identity::same_message(&earlier.1, raw) {
+        return Ok(Recorded::Already(earlier.0));
+    }
+    let key = identity::reused_id_key(&message_id, raw);
+    let note = format!(
+        "Message-ID <{message_id}> reuses that of inbound message {}, whose content \
+         differs: recorded as a message of its own",
+        earlier.0
+    );
+    let id = Some(message_id.as_str());
+    match inbound::record(tx, &key, id, source, raw, Some(&note), now).await? {
+        Some(new) => {
+            tracing::warn!(
+                new,
+                earlier = earlier.0,
+                "a different message reuses a known Message-ID"
+            );
+            Ok(Recorded::New(new))
+        }
+        None => Ok(Recorded::Already(recorded_under(tx, &key).await?.0)),
+    }
+}
+
+/// The row (id, raw bytes) recorded under `key`, which an insert just found taken.
+async fn recorded_under(tx: &mut PgConnection, key: &str) -> Result<(i64, Vec<u8>), StoreError> {
+    inbound::by_key(tx, key)
+        .await?
+        .ok_or_else(|| StoreError::Query {
+            doing: "reading an earlier inbound message",
+            source: sqlx::Error::RowNotFound,
+        })
 }
 
 /// Ends a message in quarantine, kept whole, with the reason for the operator.
@@ -398,9 +515,9 @@ async fn handle_request(
             kind: rfi.kind,
             partner_id: profile.partner_id.clone(),
             profile_id: profile.id.clone(),
-            customer: rfi.customer.clone(),
-            customer_region: rfi.region.clone(),
-            customer_company_size: rfi.company_size.clone(),
+            customer: one_line_customer(&rfi.customer),
+            customer_region: one_line_opt(rfi.region.as_deref()),
+            customer_company_size: one_line_opt(rfi.company_size.as_deref()),
             customer_locale: rfi.locale.map(String::from),
             need: rfi.need.clone(),
             hot_until: rfi
@@ -420,24 +537,12 @@ async fn handle_request(
     Ok(Handled::LeadsCreated(created))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_key_is_the_message_id_else_a_hash() {
-        assert_eq!(idempotency_key(Some("a@b"), b"x"), "mid:a@b");
-        let hashed = idempotency_key(None, b"x");
-        assert!(hashed.starts_with("sha256:"));
-        assert_eq!(hashed, idempotency_key(Some("  "), b"x"));
-        assert_ne!(hashed, idempotency_key(None, b"y"));
-    }
-
-    #[test]
-    fn the_message_id_is_read_even_from_broken_mail() {
-        let raw = b"From: x\r\nMessage-ID:\r\n <abc@example.test>\r\n\r\nbody";
-        assert_eq!(quick_message_id(raw).as_deref(), Some("abc@example.test"));
-        assert_eq!(quick_message_id(b"\x00\xff garbage"), None);
-        assert_eq!(quick_message_id(b"Message-Id: <>\n\n"), None);
+/// The customer's one-line fields, as they will appear in subjects and mail lines.
+fn one_line_customer(customer: &Customer) -> Customer {
+    Customer {
+        name: one_line_opt(customer.name.as_deref()),
+        email: one_line_opt(customer.email.as_deref()),
+        company: one_line_opt(customer.company.as_deref()),
+        phone: one_line_opt(customer.phone.as_deref()),
     }
 }

@@ -37,7 +37,7 @@ use crate::store::inbound::{self, Outcome};
 use crate::store::locks::LockConnection;
 use crate::store::{Doing, StoreError};
 use crate::transport::imap::{ImapError, ImapMailbox, Wakeup};
-use crate::workflow::ingest::{Handled, IngestError, idempotency_key, ingest, quick_message_id};
+use crate::workflow::ingest::{Handled, IngestError, ingest};
 
 /// Timing knobs; the defaults suit production, tests shorten them.
 #[derive(Debug, Clone)]
@@ -460,6 +460,13 @@ impl Listener {
         let started = Instant::now();
         let report = ingest(&self.pool, &self.config, &self.source, &raw, Utc::now()).await?;
         self.stats.ingest_latency.observe(started.elapsed());
+        // Counted as soon as it is committed, before the effects on the server that
+        // observers wait for (the flag, the checkpoint).
+        let counter = match report.handled {
+            Handled::Duplicate => &self.stats.duplicates,
+            _ => &self.stats.ingested,
+        };
+        ListenerStats::count(counter);
         // Committed. Whatever fails from here on, the message is recorded exactly once.
         let quarantine = match &report.handled {
             Handled::Quarantined(reason) => {
@@ -467,7 +474,10 @@ impl Listener {
                 true
             }
             // Recorded before, by an earlier session that stopped short of flagging it.
-            Handled::Duplicate => self.was_quarantined(&raw).await?,
+            Handled::Duplicate => match report.duplicate_of {
+                Some(earlier) => self.was_quarantined(earlier).await?,
+                None => false,
+            },
             _ => false,
         };
         // Flag (or move) first, then move the checkpoint: a crash in between leaves the
@@ -482,11 +492,6 @@ impl Listener {
             mailbox.mark_seen(uid).await?;
         }
         self.advance(place, uid).await?;
-        let counter = match report.handled {
-            Handled::Duplicate => &self.stats.duplicates,
-            _ => &self.stats.ingested,
-        };
-        ListenerStats::count(counter);
         tracing::debug!(
             uid,
             handled = ?report.handled,
@@ -506,14 +511,13 @@ impl Listener {
         Ok(())
     }
 
-    async fn was_quarantined(&self, raw: &[u8]) -> Result<bool, StoreError> {
-        let key = idempotency_key(quick_message_id(raw).as_deref(), raw);
+    async fn was_quarantined(&self, inbound_id: i64) -> Result<bool, StoreError> {
         let mut conn = self
             .pool
             .acquire()
             .await
             .doing("looking up an earlier ingest")?;
-        let outcome = inbound::outcome_by_key(&mut conn, &key).await?;
+        let outcome = inbound::outcome(&mut conn, inbound_id).await?;
         Ok(outcome.as_deref() == Some(Outcome::Quarantined.as_str()))
     }
 }

@@ -4,11 +4,13 @@
 
 pub mod act;
 pub mod clock;
+mod correlate;
 pub mod digest;
 pub mod explain;
 pub mod handled;
 pub mod ingest;
 pub mod listener;
+pub mod loops;
 pub mod notify;
 pub mod outbox;
 pub mod reply;

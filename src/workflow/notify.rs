@@ -10,6 +10,7 @@ use sqlx::PgConnection;
 use crate::config::BotConfig;
 use crate::domain::Locale;
 use crate::domain::{EmailAddress, Lead, LeadId, Notice, Outcome};
+use crate::mail::identity::bare_address;
 use crate::mail::outgoing::{InlinePart, OutgoingMail, new_message_id, plus_address};
 use crate::mail::templates::{self, Notification, Reminder, RenderError, Rendered};
 use crate::mail::token;
@@ -323,6 +324,10 @@ async fn customer(
     let Some(email) = &lead.customer.email else {
         return Ok(None);
     };
+    // A form that names the bot as the customer would have it acknowledge itself.
+    if bare_address(email) == bare_address(bot.address.as_str()) {
+        return Ok(None);
+    }
     let locale = leads::customer_locale(tx, lead.id)
         .await?
         .as_deref()

@@ -134,8 +134,22 @@ pub async fn flush(
     courier: &Courier,
     now: DateTime<Utc>,
 ) -> Result<FlushReport, StoreError> {
+    flush_until(pool, courier, now, || false).await
+}
+
+/// [`flush`], claiming no further row once `stop()` says so: a stopping daemon finishes
+/// the send in flight and leaves the rest queued.
+pub async fn flush_until(
+    pool: &PgPool,
+    courier: &Courier,
+    now: DateTime<Utc>,
+    stop: impl Fn() -> bool,
+) -> Result<FlushReport, StoreError> {
     let mut report = FlushReport::default();
     for _ in 0..MAX_PER_FLUSH {
+        if stop() {
+            break;
+        }
         match try_deliver_one(pool, courier, now).await? {
             None => break,
             Some(Delivery::Sent { .. }) => report.sent += 1,

@@ -1,15 +1,13 @@
 //! A contact's reply becomes a state change — only when its signed token, its sender and
 //! that sender's role all agree — and every reply is answered: a transcript of what was
 //! done, or what was wrong with a correct example. Error answers are rate-limited.
-//!
-//! Correlation, in order (DESIGN.md): the plus-address token, the token inside
-//! In-Reply-To/References, the stored Message-IDs of mail leadbot sent, and last the subject
-//! tag `[L-1042]`, which finds a lead but never authorizes a change.
+//! Which lead a reply is about is `correlate`'s question.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use super::act::{ActError, act_in};
+use super::correlate::{Correlation, correlate};
 use super::handled::{Handled, IngestError};
 use super::notify::{self, REVIEWER_CONTACT_ID, Recipient};
 use crate::config::Config;
@@ -18,35 +16,11 @@ use crate::domain::command::{self, Command, CommandKind, Language, ParsedCommand
 use crate::domain::lifecycle::TransitionError;
 use crate::domain::lifecycle::{Actor, allowed_next};
 use crate::domain::{EmailAddress, EventKind, Lead, LeadEvent, LeadId, LeadState};
+use crate::mail::quote::bounded_quote;
 use crate::mail::templates::{CommandResult, Notification, state_label};
-use crate::mail::token::{self, ReplyToken};
-use crate::mail::{InboundMail, lead_tag, plus_token, reply_text};
+use crate::mail::{InboundMail, reply_text};
 use crate::store::directory::{self, ContactRow};
-use crate::store::{leads, limits, outbox};
-
-/// How a reply found its lead, strongest first.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Correlation {
-    /// A valid signed token: names the lead and the contact it was sent to.
-    Token(ReplyToken),
-    /// A plus-address token that does not verify: someone edited it.
-    Tampered,
-    /// It answers a message leadbot sent about this lead to this very sender.
-    Thread(LeadId),
-    /// Only a `[L-1042]` tag: enough to read, never to change.
-    Tag(LeadId),
-    Nothing,
-}
-
-impl Correlation {
-    fn lead(&self) -> Option<LeadId> {
-        match self {
-            Self::Token(token) => Some(token.lead),
-            Self::Thread(id) | Self::Tag(id) => Some(*id),
-            Self::Tampered | Self::Nothing => None,
-        }
-    }
-}
+use crate::store::{leads, limits};
 
 /// Who the sender is to leadbot.
 enum Sender {
@@ -143,6 +117,22 @@ pub(super) async fn handle(
         }
     };
     let correlation = correlate(tx, config, mail, &sender_address, parsed.lead).await?;
+    if let Correlation::Crossed { token, thread } = correlation {
+        let problem = words(
+            format!(
+                "this reply carries the reply address of {token} but answers mail about \
+                 {thread}; nothing was changed — reply to the notification of the lead you mean"
+            ),
+            format!(
+                "cette réponse porte l'adresse de réponse de {token} mais répond à un message \
+                 sur {thread} ; rien n'a été modifié — répondez à la notification de la \
+                 demande voulue"
+            ),
+        );
+        return answerer
+            .refuse(tx, "crossed", Some(thread), &problem, "")
+            .await;
+    }
     if let (Some(named), Some(answered)) = (parsed.lead, correlation.lead())
         && named != answered
     {
@@ -349,10 +339,11 @@ async fn pass_to_contacts(
             "The customer wrote again",
             "Le client a écrit de nouveau",
         );
+        let quoted = bounded_quote(text, lead.id, recipient.locale);
         let notification = Notification::Information {
             lead: Some(lead.id),
             title: &title,
-            body: text,
+            body: &quoted,
         };
         notify::answer(tx, &config.bot, &recipient, &notification, None, now).await?;
     }
@@ -433,10 +424,12 @@ fn authorize(
                     "un numéro de demande seul ne peut pas autoriser un changement : répondez à la \
                      notification de la demande (son adresse de réponse porte votre jeton signé)",
                 )),
-                Correlation::Tampered | Correlation::Nothing => Err(words(
-                    "this reply cannot be tied to a notification leadbot sent you",
-                    "cette réponse ne correspond à aucune notification que leadbot vous a envoyée",
-                )),
+                Correlation::Tampered | Correlation::Crossed { .. } | Correlation::Nothing => {
+                    Err(words(
+                        "this reply cannot be tied to a notification leadbot sent you",
+                        "cette réponse ne correspond à aucune notification que leadbot vous a envoyée",
+                    ))
+                }
             }
         }
     }
@@ -483,60 +476,6 @@ async fn identify(
         Some(contact) => Sender::Contact(contact),
         None => Sender::Stranger,
     })
-}
-
-async fn correlate(
-    tx: &mut PgConnection,
-    config: &Config,
-    mail: &InboundMail,
-    sender: &EmailAddress,
-    command_tag: Option<LeadId>,
-) -> Result<Correlation, IngestError> {
-    let bot = config.bot.address.as_str();
-    let secret = config.bot.secret.expose();
-    let recipients = mail
-        .to
-        .iter()
-        .chain(&mail.cc)
-        .map(|m| m.email.clone())
-        .chain(mail.delivered_to.iter().cloned());
-    let mut tampered = false;
-    for recipient in recipients {
-        if let Some(candidate) = plus_token(&recipient, bot) {
-            match token::verify(secret, &candidate) {
-                Ok(token) => return Ok(Correlation::Token(token)),
-                Err(_) => tampered = true,
-            }
-        }
-    }
-    if tampered {
-        return Ok(Correlation::Tampered);
-    }
-    let referenced: Vec<String> = mail
-        .in_reply_to
-        .iter()
-        .chain(mail.references.iter().rev())
-        .map(|id| id.trim_matches(['<', '>']).to_string())
-        .collect();
-    for id in &referenced {
-        let local = id.split('@').next().unwrap_or_default();
-        let candidate = local.split('.').next().unwrap_or_default();
-        if let Ok(token) = token::verify(secret, candidate) {
-            return Ok(Correlation::Token(token));
-        }
-    }
-    if let Some((lead, recipient)) = outbox::sent_message(tx, &referenced).await? {
-        // Answering mail that went to somebody else (a customer's acknowledgement, another
-        // contact's transcript) proves nothing about this sender: it only names the lead.
-        return Ok(if recipient == sender.as_str() {
-            Correlation::Thread(LeadId(lead))
-        } else {
-            Correlation::Tag(LeadId(lead))
-        });
-    }
-    let tag = command_tag
-        .or_else(|| lead_tag(&mail.subject).and_then(|n| i64::try_from(n).ok().map(LeadId)));
-    Ok(tag.map_or(Correlation::Nothing, Correlation::Tag))
 }
 
 /// The receiving server's verdict: an Authentication-Results header (RFC 8601) from the

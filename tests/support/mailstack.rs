@@ -109,6 +109,9 @@ struct Ports {
     imap: u16,
     lmtp: u16,
     smtp: u16,
+    /// IMAP over TLS and SMTP submission over TLS (wrapper mode), with `start_with_tls`.
+    imaps: u16,
+    smtps: u16,
 }
 
 /// Absolute paths of the server binaries, found before anything starts.
@@ -140,9 +143,21 @@ impl MailStack {
         Self::start_rejecting(&[REJECTED_RECIPIENT]).await
     }
 
+    /// A stack that also speaks TLS, with a certificate for 127.0.0.1 signed by a CA made
+    /// for it ([`MailStack::ca_file`]): Dovecot offers STARTTLS on the IMAP port and TLS on
+    /// [`MailStack::imaps_port`]; Postfix offers STARTTLS on the SMTP port and TLS on
+    /// [`MailStack::smtps_port`].
+    pub async fn start_with_tls() -> MailStack {
+        Self::start_with(&[REJECTED_RECIPIENT], true).await
+    }
+
     /// Starts a fresh stack whose Postfix refuses each of `rejected` with a permanent 550.
     /// Panics with a clear message (install command, server diagnostics) if it cannot start.
     pub async fn start_rejecting(rejected: &[&str]) -> MailStack {
+        Self::start_with(rejected, false).await
+    }
+
+    async fn start_with(rejected: &[&str], tls: bool) -> MailStack {
         let bins = find_binaries();
         let dir = tempfile::Builder::new()
             .prefix("leadbot-mailstack-")
@@ -153,9 +168,17 @@ impl MailStack {
             imap: free_port(),
             lmtp: free_port(),
             smtp: free_port(),
+            imaps: if tls { free_port() } else { 0 },
+            smtps: if tls { free_port() } else { 0 },
         };
-        write_dovecot_files(&layout, ports, &unique_instance_name());
-        write_postfix_files(&layout, ports, rejected);
+        let certificate = tls.then(|| make_test_certificates(&layout.root.join("tls")));
+        write_dovecot_files(
+            &layout,
+            ports,
+            &unique_instance_name(),
+            certificate.as_ref(),
+        );
+        write_postfix_files(&layout, ports, rejected, certificate.as_ref());
 
         // From here on a panic drops `stack`, which stops whatever already started.
         let mut stack = MailStack {
@@ -181,6 +204,23 @@ impl MailStack {
             .wait_for_pid_file(&stack.layout.dovecot_pid_file(), "Dovecot")
             .await;
         stack
+    }
+
+    /// The IMAP-over-TLS port (only with `start_with_tls`).
+    pub fn imaps_port(&self) -> u16 {
+        assert_ne!(self.ports.imaps, 0, "start the stack with start_with_tls");
+        self.ports.imaps
+    }
+
+    /// The SMTP-over-TLS (wrapper mode) port (only with `start_with_tls`).
+    pub fn smtps_port(&self) -> u16 {
+        assert_ne!(self.ports.smtps, 0, "start the stack with start_with_tls");
+        self.ports.smtps
+    }
+
+    /// The test CA's certificate (PEM), which signed the servers' certificate for 127.0.0.1.
+    pub fn ca_file(&self) -> PathBuf {
+        self.layout.root.join("tls/ca.pem")
     }
 
     pub fn imap_port(&self) -> u16 {
@@ -558,7 +598,92 @@ fn subject_of(raw: &[u8]) -> String {
 
 // ----- configuration files -----
 
-fn write_dovecot_files(layout: &Layout, ports: Ports, instance_name: &str) {
+/// The servers' certificate and key, as files.
+struct ServerCertificate {
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+/// A CA, and a certificate for IP 127.0.0.1 (and no name) that it signed, made with the
+/// `openssl` command line in `folder`.
+fn make_test_certificates(folder: &Path) -> ServerCertificate {
+    fs::create_dir_all(folder).expect("create the TLS folder");
+    let openssl = |args: &[&str]| {
+        let output = Command::new("openssl")
+            .args(args)
+            .current_dir(folder)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot run openssl ({e}): the TLS tests make their certificates with it \
+                     (Debian: apt-get install -y openssl)"
+                )
+            });
+        assert!(
+            output.status.success(),
+            "openssl {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let curve = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509", "-days", "2", "-subj", "/CN=leadbot test CA"];
+    ca.extend(curve);
+    ca.extend([
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    openssl(&ca);
+    let mut request = vec!["req", "-subj", "/CN=127.0.0.1"];
+    request.extend(curve);
+    request.extend(["-keyout", "server.key", "-out", "server.csr"]);
+    openssl(&request);
+    fs::write(
+        folder.join("server.ext"),
+        "subjectAltName = IP:127.0.0.1\nextendedKeyUsage = serverAuth\n\
+         basicConstraints = critical,CA:FALSE\n",
+    )
+    .expect("write server.ext");
+    openssl(&[
+        "x509",
+        "-req",
+        "-days",
+        "2",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "server.pem",
+    ]);
+    ServerCertificate {
+        cert: folder.join("server.pem"),
+        key: folder.join("server.key"),
+    }
+}
+
+fn write_dovecot_files(
+    layout: &Layout,
+    ports: Ports,
+    instance_name: &str,
+    tls: Option<&ServerCertificate>,
+) {
     // Postfix and Dovecot drop privileges: every folder on the way must be traversable.
     fs::set_permissions(&layout.root, fs::Permissions::from_mode(0o755))
         .expect("chmod stack folder");
@@ -578,7 +703,7 @@ state_dir = {root}/dovecot/state
 log_path = {log}
 protocols = imap lmtp
 listen = 127.0.0.1
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:~/Maildir
@@ -602,7 +727,8 @@ service imap-login {{
     port = {imap}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {imaps}
   }}
 }}
 service lmtp {{
@@ -618,12 +744,26 @@ service lmtp {{
         uid = MAIL_UID,
         mail = layout.mail_root.display(),
         imap = ports.imap,
+        imaps = ports.imaps,
         lmtp = ports.lmtp,
+        ssl = match tls {
+            Some(tls) => format!(
+                "ssl = yes\nssl_cert = <{}\nssl_key = <{}",
+                tls.cert.display(),
+                tls.key.display()
+            ),
+            None => "ssl = no".into(),
+        },
     );
     fs::write(&layout.dovecot_conf, config).expect("write dovecot.conf");
 }
 
-fn write_postfix_files(layout: &Layout, ports: Ports, rejected: &[&str]) {
+fn write_postfix_files(
+    layout: &Layout,
+    ports: Ports,
+    rejected: &[&str],
+    tls: Option<&ServerCertificate>,
+) {
     fs::create_dir_all(&layout.postfix_conf_dir).expect("create Postfix config dir");
     // Postfix fills the queue folder but does not create it; it creates data_directory itself
     // (which must be owned by the postfix user).
@@ -660,17 +800,25 @@ biff = no
 queue_run_delay = 1s
 minimal_backoff_time = 1s
 maximal_backoff_time = 2s
-"#,
+{tls}"#,
         queue = layout.postfix_queue.display(),
         log = layout.postfix_log.display(),
         domains = TEST_DOMAINS.join(" "),
         lmtp = ports.lmtp,
         access = layout.recipient_access_file().display(),
+        tls = match tls {
+            Some(tls) => format!(
+                "smtpd_tls_cert_file = {}\nsmtpd_tls_key_file = {}\nsmtpd_tls_security_level = may\nsmtpd_tls_loglevel = 1\n",
+                tls.cert.display(),
+                tls.key.display()
+            ),
+            None => String::new(),
+        },
     );
     write_settled(&layout.postfix_conf_dir.join("main.cf"), &main_cf);
     write_settled(
         &layout.postfix_conf_dir.join("master.cf"),
-        &master_cf(ports.smtp),
+        &master_cf(ports.smtp, ports.smtps),
     );
 
     let access: String = rejected
@@ -695,10 +843,15 @@ fn write_settled(path: &Path, contents: &str) {
 
 /// Debian's services, without chroot (the queue is not set up as a chroot jail), and one
 /// smtpd on our loopback port.
-fn master_cf(smtp_port: u16) -> String {
+fn master_cf(smtp_port: u16, smtps_port: u16) -> String {
+    let wrapper_mode = if smtps_port == 0 {
+        String::new()
+    } else {
+        format!("127.0.0.1:{smtps_port} inet n - n - - smtpd -o smtpd_tls_wrappermode=yes\n")
+    };
     format!(
         "127.0.0.1:{smtp_port} inet n - n - - smtpd
-pickup     unix  n - n 60 1 pickup
+{wrapper_mode}pickup     unix  n - n 60 1 pickup
 cleanup    unix  n - n - 0 cleanup
 qmgr       unix  n - n 300 1 qmgr
 tlsmgr     unix  - - n 1000? 1 tlsmgr

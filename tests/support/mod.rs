@@ -2,6 +2,7 @@
 // Each test binary compiles this module on its own and uses only part of it.
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod daemon;
 pub mod db;
 pub mod fixtures;
