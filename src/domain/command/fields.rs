@@ -168,3 +168,14 @@ pub(super) fn following_text(after: &[&str]) -> String {
     let kept: Vec<&str> = after.iter().copied().filter(|l| !is_quoted(l)).collect();
     kept.join("\n").trim().to_string()
 }
+
+/// The unquoted lines right below the command line, up to the first blank line, joined:
+/// a decline's reason written as a sentence ("We are fully booked until March.").
+pub(super) fn first_paragraph(after: &[&str]) -> String {
+    after
+        .iter()
+        .take_while(|line| !is_blank(line) && !is_quoted(line))
+        .map(|line| line.trim())
+        .collect::<Vec<_>>()
+        .join(" ")
+}

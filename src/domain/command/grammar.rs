@@ -205,8 +205,10 @@ pub(super) fn word_spans(text: &str, limit: usize) -> Vec<(usize, usize)> {
     spans
 }
 
-/// A lead tag — `L-1042`, `[L-1042]`, `(l-7)` — as the first or last word of the argument.
-/// The `L-` is required there: in "DECLINE 2", 2 is a reason, not a lead.
+/// A lead tag — `L-1042`, `[L-1042]`, `(l-7)` — as the first word of the argument, or as
+/// the last after at most one word ("DECLINE 2 [L-7]"). The `L-` is required: in
+/// "DECLINE 2", 2 is a reason, not a lead. A tag ending a sentence ("REFUSER — doublon de
+/// L-1038") is part of the sentence.
 pub(super) fn take_lead_tag(argument: &str) -> (Option<(&str, LeadId)>, &str) {
     let as_tag = |word: &str| {
         let inner = word.trim_matches(|c: char| "[](),.:;#".contains(c));
@@ -226,8 +228,10 @@ pub(super) fn take_lead_tag(argument: &str) -> (Option<(&str, LeadId)>, &str) {
         .map_or(0, |(i, c)| i + c.len_utf8());
     let (before_last, last) = argument.split_at(last_start);
     match as_tag(last) {
-        Some(id) => (Some((last, id)), before_last.trim_end()),
-        None => (None, argument),
+        Some(id) if before_last.split_whitespace().count() <= 1 => {
+            (Some((last, id)), before_last.trim_end())
+        }
+        _ => (None, argument),
     }
 }
 

@@ -34,11 +34,11 @@ pub enum CommandError {
         reason: String,
         line: String,
     },
-    #[error("`{line}`: DECLINE needs a reason: give its number from the list, e.g. DECLINE 2")]
-    MissingReason { line: String },
+    /// A reason number that is not on the list; a reason in words is never refused.
     #[error(
-        "`{written}` is not one of the decline reasons: give its number from the list, \
-         e.g. DECLINE 2"
+        "`{written}` is not the number of a decline reason: give a number from 1 to {}, or \
+         the reason in your own words",
+        DeclineReason::ALL.len()
     )]
     UnknownReason { written: String, line: String },
     #[error("`{line}`: EDIT needs at least one field to change on the following lines")]
@@ -95,13 +95,10 @@ impl CommandError {
                 line,
                 ..
             } => format!("{field} dans `{line}` ne peut pas être lu : {reason}"),
-            Self::MissingReason { line } => format!(
-                "`{line}` : REFUSER demande un motif : donnez son numéro dans la liste, \
-                 par exemple REFUSER 2"
-            ),
             Self::UnknownReason { written, .. } => format!(
-                "`{written}` n'est pas un des motifs de refus : donnez son numéro dans la liste, \
-                 par exemple REFUSER 2"
+                "`{written}` n'est pas le numéro d'un motif de refus : donnez un numéro de 1 à \
+                 {}, ou le motif avec vos propres mots",
+                DeclineReason::ALL.len()
             ),
             Self::NothingToEdit { line } => format!(
                 "`{line}` : MODIFIER demande au moins un champ à changer sur les lignes suivantes"
@@ -129,9 +126,7 @@ impl CommandError {
             | Self::UnknownField { command, .. }
             | Self::BadValue { command, .. }
             | Self::MissingField { command, .. } => example(*command, language),
-            Self::MissingReason { .. } | Self::UnknownReason { .. } => {
-                example(CommandKind::Decline, language)
-            }
+            Self::UnknownReason { .. } => example(CommandKind::Decline, language),
             Self::NothingToEdit { .. } => example(CommandKind::Edit, language),
         }
     }

@@ -34,7 +34,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::lead::{DeclineReason, LeadContact, LeadId};
+use super::lead::{DeclineReason, LeadContact, LeadId, Money};
 use super::lifecycle::{Action, DealChanges, ReviewVerdict};
 
 use grammar::find_command_line;
@@ -188,8 +188,13 @@ impl Command {
 pub struct Understood {
     /// Canonical English label of the field.
     pub field: &'static str,
+    /// The line the value was read from, as written (label and typography included), so
+    /// the transcript echoes the person's own words.
+    pub line: String,
     pub written: String,
     pub read_as: String,
+    /// An amount read from the value, for the answer to write in its reader's locale.
+    pub money: Option<Money>,
 }
 
 impl fmt::Display for Understood {
@@ -207,6 +212,8 @@ pub struct ParsedCommand {
     pub lead: Option<LeadId>,
     /// From the command word; CONTACT and INFO, the same in both languages, read as English.
     pub language: Language,
+    /// The command line as written ("Accepter", "REFUSER 2 [L-7]"): transcripts echo it.
+    pub line: String,
     pub understood: Vec<Understood>,
 }
 
@@ -214,19 +221,22 @@ pub struct ParsedCommand {
 pub fn parse_command(text: &str) -> Result<ParsedCommand, CommandError> {
     let lines: Vec<&str> = text.lines().collect();
     let found = find_command_line(&lines)?;
+    let line = lines.get(found.index).map_or("", |l| l.trim());
     let mut understood = Vec::new();
     if let Some((written, id)) = &found.tag {
         understood.push(Understood {
             field: "Lead",
+            line: line.to_string(),
             written: (*written).to_string(),
             read_as: id.to_string(),
+            money: None,
         });
     }
     let after = lines.get(found.index + 1..).unwrap_or_default();
     let mut reader = Reader {
         kind: found.kind,
         language: found.language,
-        line: lines.get(found.index).map_or("", |l| l.trim()),
+        line,
         understood,
     };
     let command = reader.read(found.argument, after)?;
@@ -234,6 +244,7 @@ pub fn parse_command(text: &str) -> Result<ParsedCommand, CommandError> {
         command,
         lead: found.tag.map(|(_, id)| id),
         language: found.language,
+        line: line.to_string(),
         understood: reader.understood,
     })
 }

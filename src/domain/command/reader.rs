@@ -2,8 +2,10 @@
 //! remembering what was understood, to echo it back.
 
 use super::contact::{check_contact, describe_contact, read_contact, read_contact_parts};
-use super::decline::read_reason;
-use super::fields::{Field, FieldLine, block_with_inline_field, field_named, following_text};
+use super::decline::{NotOnTheList, read_reason};
+use super::fields::{
+    Field, FieldLine, block_with_inline_field, field_named, first_paragraph, following_text,
+};
 use super::messages::CommandError;
 use super::{Command, CommandKind, DealChanges, Language, LeadContact, Understood};
 use crate::domain::address::EmailAddress;
@@ -29,7 +31,10 @@ impl<'a> Reader<'a> {
         match self.kind {
             Accept => self.read_accept(&self.resolve(&lines)?),
             Edit => self.read_edit(&self.resolve(&lines)?),
-            Decline => self.read_decline(argument, &self.resolve(&lines)?),
+            Decline => {
+                let fields = self.resolve(&lines)?;
+                self.read_decline(argument, lines.is_empty(), after, &fields)
+            }
             Won => {
                 let fields = self.resolve(&lines)?;
                 let notes = self.text_of(&fields, Field::Notes);
@@ -78,18 +83,21 @@ impl<'a> Reader<'a> {
         Ok(fields)
     }
 
-    fn echo(&mut self, field: Field, written: &str, read_as: String) {
+    /// Remembers a value read from `line`, to echo it back.
+    fn echo(&mut self, field: Field, line: &str, written: &str, read_as: String) {
         self.understood.push(Understood {
             field: field.label(),
+            line: line.to_string(),
             written: written.to_string(),
             read_as,
+            money: None,
         });
     }
 
     /// The last value given for a free-text field, echoed as is.
     fn text_of(&mut self, fields: &[(Field, FieldLine<'_>)], wanted: Field) -> Option<String> {
         let (_, line) = fields.iter().rev().find(|(field, _)| *field == wanted)?;
-        self.echo(wanted, line.value, line.value.to_string());
+        self.echo(wanted, line.line, line.value, line.value.to_string());
         Some(line.value.to_string())
     }
 
@@ -120,13 +128,16 @@ impl<'a> Reader<'a> {
                     let money = Money::parse(line.value, None).map_err(|error| {
                         self.bad_value(*field, line.value, error.to_string(), line.line)
                     })?;
-                    self.echo(*field, line.value, money.to_string());
+                    self.echo(*field, line.line, line.value, money.to_string());
+                    if let Some(echo) = self.understood.last_mut() {
+                        echo.money = Some(money.clone());
+                    }
                     deal.value = Some(money);
                     continue;
                 }
                 _ => continue,
             }
-            self.echo(*field, line.value, line.value.to_string());
+            self.echo(*field, line.line, line.value, line.value.to_string());
         }
         Ok(deal)
     }
@@ -139,6 +150,7 @@ impl<'a> Reader<'a> {
                 .map_err(|reason| self.bad_value(Field::Contact, line.value, reason, line.line))?;
             self.echo(
                 Field::Contact,
+                line.line,
                 line.value,
                 describe_contact(&contact, self.language),
             );
@@ -157,41 +169,54 @@ impl<'a> Reader<'a> {
         Ok(Command::Edit { deal })
     }
 
-    /// The reason comes from a Reason line or the command line ("DECLINE 2"); words after
-    /// the number that are not the reason's label become notes, unless Notes is given.
+    /// The reason comes from a Reason line, the command line ("DECLINE 2", "REFUSER — trop
+    /// gros pour nous") or, when the block has no field at all, the words right below the
+    /// command. The partner's words are kept in the notes, before any Notes line; no reason
+    /// at all (a pre-filled reply sent as is) reads as Other.
     fn read_decline(
         &mut self,
         argument: &str,
+        block_is_empty: bool,
+        after: &[&str],
         fields: &[(Field, FieldLine<'_>)],
     ) -> Result<Command, CommandError> {
         let reason_line = fields
             .iter()
             .rev()
             .find(|(field, _)| *field == Field::Reason);
-        let (written, line) = match reason_line {
-            Some((_, field_line)) => (field_line.value, field_line.line),
-            None if !argument.is_empty() => (argument, self.line),
-            None => {
-                return Err(CommandError::MissingReason {
-                    line: self.line.to_string(),
-                });
-            }
+        let below = if block_is_empty {
+            first_paragraph(after)
+        } else {
+            String::new()
         };
-        let (reason, extra) = read_reason(written).ok_or_else(|| CommandError::UnknownReason {
-            written: written.to_string(),
-            line: line.to_string(),
+        let (written, line) = match reason_line {
+            Some((_, field_line)) => (field_line.value.to_string(), field_line.line.to_string()),
+            None if !argument.is_empty() => (argument.to_string(), self.line.to_string()),
+            None if !below.is_empty() => (below.clone(), below),
+            None => (String::new(), self.line.to_string()),
+        };
+        let read = read_reason(&written).map_err(|NotOnTheList| CommandError::UnknownReason {
+            written: written.clone(),
+            line: line.clone(),
         })?;
         let label = match self.language {
-            Language::En => reason.label(),
-            Language::Fr => reason.label_fr(),
+            Language::En => read.reason.label(),
+            Language::Fr => read.reason.label_fr(),
         };
         self.echo(
             Field::Reason,
-            written,
-            format!("{}. {label}", reason.number()),
+            &line,
+            &written,
+            format!("{}. {label}", read.reason.number()),
         );
-        let notes = self.text_of(fields, Field::Notes).or(extra);
-        Ok(Command::Decline { reason, notes })
+        let notes = match (read.words, self.text_of(fields, Field::Notes)) {
+            (Some(words), Some(notes)) => Some(format!("{words} — {notes}")),
+            (words, notes) => words.or(notes),
+        };
+        Ok(Command::Decline {
+            reason: read.reason,
+            notes,
+        })
     }
 
     /// LOST keeps its reason in the notes: the life cycle records LOST with notes only.
@@ -230,14 +255,12 @@ impl<'a> Reader<'a> {
                 _ => {}
             }
         }
-        let written = if argument.is_empty() {
-            fields
-                .iter()
-                .map(|(_, l)| l.value)
-                .collect::<Vec<_>>()
-                .join(", ")
+        let (written, written_line) = if argument.is_empty() {
+            let values: Vec<&str> = fields.iter().map(|(_, line)| line.value).collect();
+            let lines: Vec<&str> = fields.iter().map(|(_, line)| line.line).collect();
+            (values.join(", "), lines.join(" · "))
         } else {
-            argument.to_string()
+            (argument.to_string(), self.line.to_string())
         };
         check_contact(&contact).map_err(|gap| CommandError::MissingField {
             command: self.kind,
@@ -246,6 +269,7 @@ impl<'a> Reader<'a> {
         })?;
         self.echo(
             Field::Contact,
+            &written_line,
             &written,
             describe_contact(&contact, self.language),
         );
@@ -260,7 +284,7 @@ impl<'a> Reader<'a> {
         let reason = match self.text_of(fields, Field::Reason) {
             Some(reason) => reason,
             None if !argument.is_empty() => {
-                self.echo(Field::Reason, argument, argument.to_string());
+                self.echo(Field::Reason, self.line, argument, argument.to_string());
                 argument.to_string()
             }
             None => {
@@ -291,8 +315,10 @@ impl<'a> Reader<'a> {
         for (label, value) in &fields {
             self.understood.push(Understood {
                 field: "Registration",
+                line: format!("{label}: {value}"),
                 written: format!("{label}: {value}"),
                 read_as: format!("{label}: {value}"),
+                money: None,
             });
         }
         Ok(Command::Register { fields })
@@ -334,8 +360,10 @@ impl<'a> Reader<'a> {
         }
         self.understood.push(Understood {
             field,
+            line: self.line.to_string(),
             written: text.clone(),
             read_as: text,
+            money: None,
         });
         Ok(command)
     }

@@ -105,8 +105,10 @@ fn values_are_echoed_as_understood() {
             parsed.understood,
             [Understood {
                 field: "Value",
+                line: format!("Value: {written}"),
                 written: written.into(),
                 read_as: read_as.into(),
+                money: Money::parse(written, None).ok(),
             }]
         );
     }
@@ -206,31 +208,108 @@ fn decline_keeps_notes_and_echoes_the_reason_in_the_writers_language() {
 }
 
 #[test]
-fn decline_without_a_known_reason_shows_the_numbered_list() {
-    assert!(matches!(
-        refuse("DECLINE"),
-        CommandError::MissingReason { .. }
-    ));
-    let error = refuse("DECLINE\nReason: because");
+fn a_decline_is_never_refused_for_its_wording() {
+    let parsed = parse("DECLINE\nReason: because");
+    assert_eq!(
+        parsed.command,
+        Command::Decline {
+            reason: DeclineReason::Other,
+            notes: Some("because".into()),
+        }
+    );
+    assert_eq!(echoes(&parsed), ["Reason: because → 7. Other"]);
+    assert_eq!(
+        parse("DECLINE not").command,
+        Command::Decline {
+            reason: DeclineReason::Other,
+            notes: Some("not".into()),
+        }
+    );
+    let parsed = parse("REFUSER");
+    assert_eq!(
+        parsed.command,
+        Command::Decline {
+            reason: DeclineReason::Other,
+            notes: None,
+        }
+    );
+    assert_eq!(echoes(&parsed), ["Reason:  → 7. Autre"]);
+}
+
+#[test]
+fn a_reason_in_a_sentence_below_the_command_is_read() {
+    let parsed = parse("DECLINE\nSorry, we are fully booked until March.\n\nBest, Jean");
+    assert_eq!(
+        parsed.command,
+        Command::Decline {
+            reason: DeclineReason::NoCapacity,
+            notes: Some("Sorry, we are fully booked until March.".into()),
+        }
+    );
+}
+
+#[test]
+fn the_partners_words_are_kept_before_their_notes() {
+    assert_eq!(
+        parse("REFUSER — trop gros pour nous\nNotes : rappeler en 2027").command,
+        Command::Decline {
+            reason: DeclineReason::NoCapacity,
+            notes: Some("trop gros pour nous — rappeler en 2027".into()),
+        }
+    );
+}
+
+#[test]
+fn a_reason_number_off_the_list_shows_the_numbered_list() {
+    let error = refuse("DECLINE 9");
     assert_eq!(
         error,
         CommandError::UnknownReason {
-            written: "because".into(),
-            line: "Reason: because".into(),
+            written: "9".into(),
+            line: "DECLINE 9".into(),
         }
     );
-    assert!(matches!(
-        refuse("DECLINE 9"),
-        CommandError::UnknownReason { .. }
-    ));
-    assert!(matches!(
-        refuse("DECLINE not"),
-        CommandError::UnknownReason { .. }
-    ));
     let example = error.example(Language::Fr);
     assert!(example.starts_with("REFUSER\nMotif : 2"), "{example}");
     assert!(example.contains("2. Pas de disponibilité actuellement"));
     assert!(error.example(Language::En).contains("7. Other"));
+}
+
+/// `tests/golden/decline/phrasings.txt`: ways partners write each reason, one per line
+/// under a `# reason` heading; every one is read as that reason, its words kept.
+#[test]
+fn declines_in_the_partners_own_words() {
+    let corpus = include_str!("../../../tests/golden/decline/phrasings.txt");
+    let mut expected = None;
+    let mut checked = 0;
+    let mut wrong = Vec::new();
+    for line in corpus.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(heading) = line.strip_prefix("# ") {
+            expected = Some(
+                DeclineReason::ALL
+                    .iter()
+                    .copied()
+                    .find(|r| r.as_str() == heading)
+                    .unwrap_or_else(|| panic!("unknown reason heading {heading}")),
+            );
+            continue;
+        }
+        let expected = expected.expect("a reason heading before the first phrasing");
+        for text in [
+            format!("DECLINE\nReason: {line}"),
+            format!("REFUSER — {line}"),
+        ] {
+            match parse_command(&text).map(|parsed| parsed.command) {
+                Ok(Command::Decline { reason, notes }) if reason == expected => {
+                    assert_eq!(notes.as_deref(), Some(line), "{text}");
+                }
+                other => wrong.push(format!("{text:?}: {other:?}, expected {expected:?}")),
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 80, "only {checked} phrasings");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
 #[test]
@@ -648,11 +727,11 @@ mod messages_in_the_readers_language {
                 .starts_with("aucune commande trouvée")
         );
         assert_eq!(error.message(Language::En), error.to_string());
-        let error = parse_command("REFUSER\n").unwrap_err();
+        let error = parse_command("REFUSER 12\n").unwrap_err();
         assert!(
             error
                 .message(Language::Fr)
-                .contains("REFUSER demande un motif"),
+                .contains("n'est pas le numéro d'un motif de refus"),
             "{}",
             error.message(Language::Fr)
         );
