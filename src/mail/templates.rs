@@ -629,41 +629,49 @@ fn command_word(word: &'static str, fr: bool) -> &'static str {
         .map_or(word, |kind| kind.word(language))
 }
 
-/// A filled-in ACCEPT the contact can copy, built from what the lead already says.
+/// The ACCEPT reply a contact can copy or open: the command, the deal name when the
+/// customer's company is known, and empty lines for what only the partner can tell. An
+/// empty line means "not given", so the reply sent as is stores nothing invented.
 fn accept_example(lead: &Lead, fr: bool) -> String {
-    let company = lead
-        .customer
-        .company
-        .clone()
-        .or_else(|| lead.customer.name.clone())
-        .unwrap_or_else(|| lead.id.to_string());
-    if fr {
-        format!(
-            "ACCEPTER\nNom de l'affaire: {company}\nValeur: 25000 EUR\nDélai: T1 2027\n\
-             Notes: premier appel prévu"
-        )
+    let company = lead.customer.company.clone().unwrap_or_default();
+    let lines = if fr {
+        [
+            "ACCEPTER".to_string(),
+            format!("Nom de l'affaire : {company}"),
+            "Valeur : ".into(),
+            "Délai : ".into(),
+            "Notes : ".into(),
+        ]
     } else {
-        format!(
-            "ACCEPT\nDeal name: {company}\nValue: 25000 EUR\nTimeframe: Q1 2027\n\
-             Notes: first call booked"
-        )
-    }
+        [
+            "ACCEPT".to_string(),
+            format!("Deal name: {company}"),
+            "Value: ".into(),
+            "Timeframe: ".into(),
+            "Notes: ".into(),
+        ]
+    };
+    lines.map(|line| line.trim_end().to_string()).join("\n")
 }
 
+/// The DECLINE reply: the command and empty Reason and Notes lines. Sent as is, it declines
+/// for "Other" with no words added.
 fn decline_example(fr: bool) -> String {
     if fr {
-        "REFUSER 2\nNotes: équipe complète jusqu'en mars".into()
+        "REFUSER\nMotif :\nNotes :".into()
     } else {
-        "DECLINE 2\nNotes: team fully booked until March".into()
+        "DECLINE\nReason:\nNotes:".into()
     }
 }
 
-/// The DECLINE reply body: the command, then the numbered reasons to choose from.
+/// The DECLINE reply body: the command, then the numbered reasons to choose from, below a
+/// blank line (never read as part of the command).
 fn decline_mailto_body(fr: bool, reasons: &[(usize, &str)]) -> String {
-    let mut body = String::from(if fr {
-        "REFUSER <numéro du motif>\nNotes:\n\n"
+    let mut body = decline_example(fr);
+    body.push_str(if fr {
+        "\n\n(Motif : un numéro ci-dessous, ou vos propres mots)\n"
     } else {
-        "DECLINE <reason number>\nNotes:\n\n"
+        "\n\n(Reason: a number below, or your own words)\n"
     });
     for (number, label) in reasons {
         body.push_str(&format!("{number}. {label}\n"));
@@ -685,18 +693,17 @@ fn mailto(to: &str, subject: &str, body: &str) -> String {
     )
 }
 
-/// Percent-encodes everything but RFC 3986 unreserved characters (and `@`, `+` in addresses
-/// are encoded too, which every client decodes).
+/// Everything but RFC 3986 unreserved characters and `@` is percent-encoded (a `+` in an
+/// address too, which every client decodes).
+const MAILTO_ENCODED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'@');
+
 fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() * 3);
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~@".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(text, MAILTO_ENCODED).to_string()
 }
 
 // ─────────────────────────── the digest ───────────────────────────
@@ -1251,9 +1258,104 @@ mod tests {
         assert!(
             rendered
                 .html
-                .contains("body=DECLINE%20%3Creason%20number%3E")
+                .contains("body=DECLINE%0D%0AReason%3A%0D%0ANotes%3A")
         );
         assert!(rendered.html.contains("2.%20No%20capacity%20right%20now"));
+    }
+
+    /// The bodies of the `mailto:` links of an HTML part, decoded as a mail client does.
+    fn mailto_bodies(html: &str) -> Vec<String> {
+        html.split("href=\"mailto:")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .filter_map(|href| {
+                let href = href.replace("&#38;", "&").replace("&amp;", "&");
+                let body = href.split_once("&body=")?.1.to_string();
+                let decoded = percent_encoding::percent_decode_str(&body)
+                    .decode_utf8()
+                    .ok()?;
+                Some(decoded.replace("\r\n", "\n"))
+            })
+            .collect()
+    }
+
+    /// Sends `body` back as the contact's reply and returns the lead it leaves.
+    fn reply_unchanged(lead: &Lead, body: &str) -> Lead {
+        use crate::domain::command::parse_command;
+        use crate::domain::lifecycle::{Actor, apply};
+        let parsed = parse_command(body).unwrap_or_else(|error| panic!("{body:?}: {error}"));
+        let actor = Actor::Contact {
+            name: "Alice Martin".into(),
+            email: "alice@contoso.test".into(),
+            role: crate::domain::ContactRole::ReferralsAdmin,
+        };
+        let action = parsed.command.into_action().expect("a command that acts");
+        apply(lead, &actor, action, received_at() + Duration::hours(1))
+            .unwrap_or_else(|error| panic!("{body:?}: {error}"))
+            .lead
+    }
+
+    #[test]
+    fn every_prefilled_reply_sent_back_unchanged_is_its_command_and_invents_nothing() {
+        let with_company = lead();
+        let without_company = Lead {
+            customer: Customer {
+                company: None,
+                ..lead().customer
+            },
+            ..lead()
+        };
+        for lead in [&with_company, &without_company] {
+            let notifications = [
+                Notification::NewLead {
+                    lead,
+                    reply_to: REPLY_TO,
+                    now: received_at(),
+                },
+                Notification::Reminder {
+                    lead,
+                    reminder: Reminder::Final,
+                    reply_to: REPLY_TO,
+                },
+            ];
+            for (notification, locale) in notifications
+                .iter()
+                .flat_map(|n| [(n, Locale::En), (n, Locale::Fr)])
+            {
+                let rendered = render(notification, locale).unwrap();
+                let page = Page::new(notification, locale);
+                assert!(rendered.text.contains(&page.accept_example));
+                assert!(rendered.text.contains(&page.decline_example));
+                let mut bodies = mailto_bodies(&rendered.html);
+                assert_eq!(bodies.len(), 2, "{}", rendered.html);
+                bodies.extend([page.accept_example.clone(), page.decline_example.clone()]);
+                let [accept_link, decline_link, accept_text, decline_text] =
+                    <[String; 4]>::try_from(bodies).unwrap();
+                for body in [accept_link, accept_text] {
+                    let after = reply_unchanged(lead, &body);
+                    assert_eq!(after.state, LeadState::Accepted, "{body}");
+                    assert_eq!(
+                        after.deal,
+                        Deal {
+                            name: lead.customer.company.clone(),
+                            ..Deal::default()
+                        },
+                        "{body}"
+                    );
+                }
+                for body in [decline_link, decline_text] {
+                    let after = reply_unchanged(lead, &body);
+                    assert_eq!(
+                        after.decline,
+                        Some(Decline {
+                            reason: DeclineReason::Other,
+                            notes: None,
+                        }),
+                        "{body}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
