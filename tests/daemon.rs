@@ -235,6 +235,79 @@ async fn check_says_pass_or_fail_for_each_part() {
     );
 }
 
+/// The line `check` prints for `part`, which must have failed.
+fn failed_line(env: &[(String, String)], part: &str) -> String {
+    let output = run(env, &["check"]);
+    let text = stdout(&output);
+    assert!(!output.status.success(), "{text}");
+    text.lines()
+        .find(|line| line.starts_with("FAIL") && line.contains(part))
+        .unwrap_or_else(|| panic!("no failed {part} line:\n{text}"))
+        .to_string()
+}
+
+fn with(env: &[(String, String)], key: &str, value: &str) -> Vec<(String, String)> {
+    let mut env: Vec<_> = env.iter().filter(|(k, _)| k != key).cloned().collect();
+    env.push((key.into(), value.into()));
+    env
+}
+
+#[tokio::test]
+async fn check_tells_an_operator_which_step_fails() {
+    let (db, mut stack) = ready().await;
+    let env = environment(&db, &stack, 1);
+    let nothing_listens = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let server = db.url.rsplit_once('/').unwrap().0.to_string();
+    let (scheme, host) = server.split_once('@').unwrap();
+
+    let line = failed_line(
+        &with(&env, "DATABASE_URL", &format!("{server}/no_such_database")),
+        "postgresql",
+    );
+    assert!(
+        line.contains("database missing") && line.contains("leadbot migrate"),
+        "{line}"
+    );
+    let line = failed_line(
+        &with(
+            &env,
+            "DATABASE_URL",
+            &format!("postgres://no_such_role@{host}/postgres"),
+        ),
+        "postgresql",
+    );
+    assert!(line.contains("authentication failed"), "{line}");
+    assert!(scheme.starts_with("postgres://"));
+    let line = failed_line(
+        &with(
+            &env,
+            "DATABASE_URL",
+            &format!("postgres://postgres@127.0.0.1:{nothing_listens}/x"),
+        ),
+        "postgresql",
+    );
+    assert!(line.contains("server unreachable"), "{line}");
+
+    let line = failed_line(&with(&env, "LEADBOT_IMAP_PASSWORD", "wrong"), "imap");
+    assert!(line.contains("refused the login"), "{line}");
+    let line = failed_line(
+        &with(&env, "LEADBOT_IMAP_PORT", &nothing_listens.to_string()),
+        "imap",
+    );
+    assert!(line.contains("cannot connect"), "{line}");
+    let line = failed_line(&with(&env, "LEADBOT_IMAP_SECURITY", "tls"), "imap");
+    assert!(line.contains("TLS"), "{line}");
+
+    let line = failed_line(&with(&env, "LEADBOT_SMTP_SECURITY", "tls"), "smtp");
+    assert!(line.contains("TLS failed"), "{line}");
+    stack.stop_smtp().await;
+    let line = failed_line(&env, "smtp");
+    assert!(line.contains("server unreachable"), "{line}");
+}
+
 #[tokio::test]
 async fn a_listener_that_gives_up_makes_the_daemon_unhealthy() {
     let (db, stack) = ready().await;
