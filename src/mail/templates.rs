@@ -11,12 +11,15 @@ use askama::Template;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::chart;
+use super::typography::{finish, theirs, unmarked};
 use crate::domain::Locale;
 use crate::domain::command::{CommandKind, Language};
 use crate::domain::digest::{Digest, DigestLead};
 use crate::domain::lifecycle::allowed_next;
 use crate::domain::stats::short_duration;
-use crate::domain::{DeclineReason, Lead, LeadId, LeadKind, LeadState, RegistrationStatus};
+use crate::domain::{
+    DeclineReason, Lead, LeadId, LeadKind, LeadState, ReferrerKind, RegistrationStatus,
+};
 
 /// What to tell whom. Each variant is one template (see [`Notification::template_name`]).
 #[derive(Debug, Clone)]
@@ -215,10 +218,23 @@ pub fn render(notification: &Notification, locale: Locale) -> Result<Rendered, R
             )
         }
     };
+    let (subject, text, html) = (
+        subject(notification, &page),
+        text.map_err(fail)?,
+        html.map_err(fail)?,
+    );
+    // The digest is typeset by its own view; every other mail here, around what people wrote.
+    if let Notification::Digest { .. } = notification {
+        return Ok(Rendered {
+            subject: unmarked(&subject),
+            text: unmarked(&text),
+            html: unmarked(&html),
+        });
+    }
     Ok(Rendered {
-        subject: subject(notification, &page),
-        text: text.map_err(fail)?,
-        html: html.map_err(fail)?,
+        subject: finish(locale, &subject),
+        text: finish(locale, &text),
+        html: finish(locale, &html),
     })
 }
 
@@ -388,7 +404,7 @@ impl Page {
             }
             _ => notification
                 .lead()
-                .map(|lead| LeadView::new(lead, notification_time(notification), fr))
+                .map(|lead| LeadView::new(lead, notification_time(notification), locale))
                 .unwrap_or_default(),
         };
         let mut page = Self {
@@ -423,7 +439,13 @@ impl Page {
             page.final_reminder = *reminder == Reminder::Final;
         }
         if let Notification::Confirmation { results, .. } = notification {
-            page.results = results.to_vec();
+            page.results = results
+                .iter()
+                .map(|result| CommandResult {
+                    command: theirs(&result.command),
+                    ..result.clone()
+                })
+                .collect();
         }
         if let Notification::ErrorAnswer {
             problem,
@@ -433,7 +455,7 @@ impl Page {
         } = notification
         {
             page.problem = problem.to_string();
-            page.written = written.to_string();
+            page.written = theirs(written);
             page.example = example.to_string();
         }
         if let Notification::Information { title, body, .. } = notification {
@@ -441,14 +463,19 @@ impl Page {
             page.written = body.to_string();
         }
         if let Some(lead) = notification.lead() {
-            page.accept_example = accept_example(lead, fr);
-            page.decline_example = decline_example(fr);
-            let reply_subject = format!("Re: {} {}", lead.id.tag(), page.lead.customer_label);
-            page.accept_mailto = mailto(&page.reply_to, &reply_subject, &page.accept_example);
+            page.accept_example = accept_example(lead, locale, theirs);
+            page.decline_example = decline_example(locale);
+            let reply_subject = format!(
+                "Re: {} {}",
+                lead.id.tag(),
+                unmarked(&page.lead.customer_label)
+            );
+            let accept_body = accept_example(lead, locale, str::to_string);
+            page.accept_mailto = mailto(&page.reply_to, &reply_subject, &accept_body);
             page.decline_mailto = mailto(
                 &page.reply_to,
                 &reply_subject,
-                &decline_mailto_body(fr, &page.decline_reasons),
+                &decline_mailto_body(locale, &page.decline_reasons),
             );
         }
         page
@@ -464,7 +491,9 @@ fn notification_time(notification: &Notification) -> Option<DateTime<Utc>> {
 }
 
 impl LeadView {
-    fn new(lead: &Lead, now: Option<DateTime<Utc>>, fr: bool) -> Self {
+    /// Everything a person wrote is marked with [`theirs`], so typography leaves it alone.
+    fn new(lead: &Lead, now: Option<DateTime<Utc>>, locale: Locale) -> Self {
+        let fr = locale == Locale::Fr;
         let customer = &lead.customer;
         let customer_label = match (&customer.name, &customer.company) {
             (Some(name), Some(company)) => format!("{name} ({company})"),
@@ -495,25 +524,31 @@ impl LeadView {
         };
         let deal = &lead.deal;
         let deal_fields = [
-            deal.name.clone(),
-            deal.value.as_ref().map(ToString::to_string),
-            deal.timeframe.clone(),
-            deal.notes.clone(),
-            deal.crm_id.clone(),
-            deal.campaign_id.clone(),
+            deal.name.as_deref().map(theirs),
+            deal.value.as_ref().map(|value| locale.money(value)),
+            deal.timeframe.as_deref().map(theirs),
+            deal.notes.as_deref().map(theirs),
+            deal.crm_id.as_deref().map(theirs),
+            deal.campaign_id.as_deref().map(theirs),
         ];
+        let when = |at: DateTime<Utc>| locale.date_time(at);
         let registration = lead.registration.as_ref();
         Self {
             tag: lead.id.tag(),
-            kind: kind_label(lead.kind, fr).into(),
+            kind: match &lead.referrer {
+                Some(referrer) if referrer.kind == ReferrerKind::Partner => {
+                    pick(fr, "Partner referral", "Recommandation d'un partenaire")
+                }
+                _ => kind_label(lead.kind, fr).into(),
+            },
             state: state_label(lead.state, fr).into(),
             awaiting_answer: lead.state == LeadState::Received,
             profile: lead.profile_id.clone(),
-            customer_label,
-            customer_name: customer.name.clone().unwrap_or_default(),
-            customer_email: customer.email.clone().unwrap_or_default(),
-            customer_phone: customer.phone.clone().unwrap_or_default(),
-            need: lead.need.clone(),
+            customer_label: theirs(&customer_label),
+            customer_name: theirs(customer.name.as_deref().unwrap_or_default()),
+            customer_email: theirs(customer.email.as_deref().unwrap_or_default()),
+            customer_phone: theirs(customer.phone.as_deref().unwrap_or_default()),
+            need: theirs(&lead.need),
             hot: match now {
                 Some(now) => lead.is_hot(now),
                 None => lead.hot_until.is_some(),
@@ -538,26 +573,28 @@ impl LeadView {
                 })
                 .unwrap_or_default()
                 .into(),
-            decline_notes: lead
-                .decline
-                .as_ref()
-                .and_then(|d| d.notes.clone())
-                .unwrap_or_default(),
+            decline_notes: theirs(
+                lead.decline
+                    .as_ref()
+                    .and_then(|d| d.notes.as_deref())
+                    .unwrap_or_default(),
+            ),
             referrer: lead
                 .referrer
                 .as_ref()
-                .map(|r| r.name.clone().unwrap_or_else(|| r.email.clone()))
+                .map(|r| match &r.name {
+                    Some(name) => theirs(&format!("{name} ({})", r.email)),
+                    None => theirs(&r.email),
+                })
                 .unwrap_or_default(),
             contacts: lead
                 .contacts
                 .iter()
                 .map(|c| {
-                    [Some(&c.name), c.phone.as_ref(), c.email.as_ref()]
-                        .into_iter()
-                        .flatten()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    let parts = [Some(&c.name), c.phone.as_ref(), c.email.as_ref()];
+                    let joined: Vec<&str> =
+                        parts.into_iter().flatten().map(String::as_str).collect();
+                    theirs(&joined.join(", "))
                 })
                 .collect(),
             allowed_next: allowed_next(lead)
@@ -565,14 +602,23 @@ impl LeadView {
                 .map(|word| command_word(word, fr))
                 .collect::<Vec<_>>()
                 .join(", "),
-            registration_fields: registration.map(|r| r.fields.clone()).unwrap_or_default(),
+            registration_fields: registration
+                .map(|r| {
+                    r.fields
+                        .iter()
+                        .map(|(label, value)| (theirs(label), theirs(value)))
+                        .collect()
+                })
+                .unwrap_or_default(),
             registration_status: registration
                 .map(|r| registration_label(r.status, fr))
                 .unwrap_or_default()
                 .into(),
-            review_note: registration
-                .and_then(|r| r.review_note.clone())
-                .unwrap_or_default(),
+            review_note: theirs(
+                registration
+                    .and_then(|r| r.review_note.as_deref())
+                    .unwrap_or_default(),
+            ),
         }
     }
 }
@@ -631,48 +677,43 @@ fn command_word(word: &'static str, fr: bool) -> &'static str {
 
 /// The ACCEPT reply a contact can copy or open: the command, the deal name when the
 /// customer's company is known, and empty lines for what only the partner can tell. An
-/// empty line means "not given", so the reply sent as is stores nothing invented.
-fn accept_example(lead: &Lead, fr: bool) -> String {
-    let company = lead.customer.company.clone().unwrap_or_default();
-    let lines = if fr {
-        [
-            "ACCEPTER".to_string(),
-            format!("Nom de l'affaire : {company}"),
-            "Valeur : ".into(),
-            "Délai : ".into(),
-            "Notes : ".into(),
-        ]
-    } else {
-        [
-            "ACCEPT".to_string(),
-            format!("Deal name: {company}"),
-            "Value: ".into(),
-            "Timeframe: ".into(),
-            "Notes: ".into(),
-        ]
+/// empty line means "not given", so the reply sent as is stores nothing invented. The
+/// labels are typeset for the locale (the parser reads no-break spaces); `company` goes
+/// through `wrap` (marked as the customer's words when shown, as is in a link).
+fn accept_example(lead: &Lead, locale: Locale, wrap: fn(&str) -> String) -> String {
+    let company = wrap(lead.customer.company.as_deref().unwrap_or_default());
+    let labels = match locale {
+        Locale::Fr => [
+            "ACCEPTER",
+            "Nom de l'affaire : ",
+            "Valeur :",
+            "Délai :",
+            "Notes :",
+        ],
+        Locale::En => ["ACCEPT", "Deal name: ", "Value:", "Timeframe:", "Notes:"],
     };
-    lines.map(|line| line.trim_end().to_string()).join("\n")
+    let mut lines: Vec<String> = labels.iter().map(|l| locale.typeset(l)).collect();
+    lines[1] = format!("{}{company}", lines[1]).trim_end().to_string();
+    lines.join("\n")
 }
 
 /// The DECLINE reply: the command and empty Reason and Notes lines. Sent as is, it declines
 /// for "Other" with no words added.
-fn decline_example(fr: bool) -> String {
-    if fr {
-        "REFUSER\nMotif :\nNotes :".into()
-    } else {
-        "DECLINE\nReason:\nNotes:".into()
-    }
+fn decline_example(locale: Locale) -> String {
+    locale.typeset(match locale {
+        Locale::Fr => "REFUSER\nMotif :\nNotes :",
+        Locale::En => "DECLINE\nReason:\nNotes:",
+    })
 }
 
 /// The DECLINE reply body: the command, then the numbered reasons to choose from, below a
 /// blank line (never read as part of the command).
-fn decline_mailto_body(fr: bool, reasons: &[(usize, &str)]) -> String {
-    let mut body = decline_example(fr);
-    body.push_str(if fr {
-        "\n\n(Motif : un numéro ci-dessous, ou vos propres mots)\n"
-    } else {
-        "\n\n(Reason: a number below, or your own words)\n"
-    });
+fn decline_mailto_body(locale: Locale, reasons: &[(usize, &str)]) -> String {
+    let mut body = decline_example(locale);
+    body.push_str(&locale.typeset(match locale {
+        Locale::Fr => "\n\n(Motif : un numéro ci-dessous, ou vos propres mots)\n",
+        Locale::En => "\n\n(Reason: a number below, or your own words)\n",
+    }));
     for (number, label) in reasons {
         body.push_str(&format!("{number}. {label}\n"));
     }
@@ -1324,11 +1365,13 @@ mod tests {
             {
                 let rendered = render(notification, locale).unwrap();
                 let page = Page::new(notification, locale);
-                assert!(rendered.text.contains(&page.accept_example));
-                assert!(rendered.text.contains(&page.decline_example));
+                let shown = [unmarked(&page.accept_example), page.decline_example.clone()];
+                for example in &shown {
+                    assert!(rendered.text.contains(example), "{}", rendered.text);
+                }
                 let mut bodies = mailto_bodies(&rendered.html);
                 assert_eq!(bodies.len(), 2, "{}", rendered.html);
-                bodies.extend([page.accept_example.clone(), page.decline_example.clone()]);
+                bodies.extend(shown);
                 let [accept_link, decline_link, accept_text, decline_text] =
                     <[String; 4]>::try_from(bodies).unwrap();
                 for body in [accept_link, accept_text] {

@@ -739,3 +739,32 @@ mod messages_in_the_readers_language {
         assert!(error.message(Language::Fr).contains("vouliez-vous dire"));
     }
 }
+
+/// Pre-filled replies and French mail clients write no-break spaces (U+00A0 before `:`,
+/// U+202F between digit groups and before `!`): they read like plain spaces.
+#[test]
+fn french_no_break_spaces_read_like_spaces() {
+    let parsed = parse(
+        "ACCEPTER\u{202f}!\nNom de l'affaire\u{a0}: Migration Teams\n\
+         Valeur\u{a0}: 12\u{202f}500,00\u{a0}€\nDélai\u{a0}:\u{a0}T1 2027",
+    );
+    assert_eq!(
+        parsed.command,
+        Command::Accept {
+            deal: DealChanges {
+                name: Some("Migration Teams".into()),
+                value: Some(money("12500", "EUR")),
+                timeframe: Some("T1 2027".into()),
+                ..DealChanges::default()
+            },
+            contacts: vec![],
+        }
+    );
+    assert_eq!(
+        parse("REFUSER\nMotif\u{a0}: 2").command,
+        Command::Decline {
+            reason: DeclineReason::NoCapacity,
+            notes: None,
+        }
+    );
+}
