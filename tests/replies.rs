@@ -129,9 +129,17 @@ async fn a_french_accept_is_applied_echoed_and_its_quoted_history_never_runs() {
     assert_eq!(lead["deal"]["currency"], "EUR");
 
     let confirmation = &world.mail_to("alice@contoso.test", "confirmation").await[0];
-    assert!(confirmation.contains("12,500.00 EUR"), "{confirmation}");
+    // Alice reads French: her own lines echoed as she wrote them, the amount the French way.
     assert!(
-        confirmation.contains("accepted") || confirmation.contains("accept"),
+        confirmation.contains("> Nom de l'affaire : Teams"),
+        "{confirmation}"
+    );
+    assert!(
+        confirmation.contains("→ 12\u{202f}500,00\u{a0}€"),
+        "{confirmation}"
+    );
+    assert!(
+        confirmation.contains("la demande est maintenant acceptée"),
         "{confirmation}"
     );
     let threaded: Option<String> =
@@ -478,7 +486,10 @@ async fn an_outlook_html_only_french_reply_keeps_its_lines() {
     assert!(deliver(&world.env, raw.as_bytes()).status.success());
     assert_eq!(world.state().await, "accepted");
     let confirmation = &world.mail_to("alice@contoso.test", "confirmation").await[0];
-    assert!(confirmation.contains("25,000.00 EUR"), "{confirmation}");
+    assert!(
+        confirmation.contains("→ 25\u{202f}000,00\u{a0}€"),
+        "{confirmation}"
+    );
 }
 
 #[tokio::test]

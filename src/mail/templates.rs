@@ -32,10 +32,17 @@ pub enum Notification<'a> {
     },
     /// "We received your request", to the customer.
     Acknowledgement { lead: &'a Lead },
-    /// The transcript answering a contact's reply: each command with its result.
+    /// The transcript answering a contact's reply: the command and each value it carried,
+    /// echoed as written, with what came of them.
     Confirmation {
         lead: &'a Lead,
+        command: CommandKind,
         results: &'a [CommandResult],
+    },
+    /// The answer to STATUS: the lead, its deal, contacts, deadline and history.
+    Status {
+        lead: &'a Lead,
+        history: &'a [HistoryLine],
     },
     /// A reply that could not be applied: what was wrong, what was written, a correct example.
     ErrorAnswer {
@@ -91,6 +98,14 @@ pub struct CommandResult {
     pub applied: bool,
 }
 
+/// One event of a lead's history, as its reader says it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryLine {
+    pub at: String,
+    pub what: String,
+    pub who: String,
+}
+
 /// A rendered mail, ready to become an [`OutgoingMail`](super::outgoing::OutgoingMail).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Rendered {
@@ -113,6 +128,7 @@ impl Notification<'_> {
             Self::NewLead { .. } => "new_lead",
             Self::Acknowledgement { .. } => "acknowledgement",
             Self::Confirmation { .. } => "confirmation",
+            Self::Status { .. } => "status",
             Self::ErrorAnswer { .. } => "error_answer",
             Self::Information { .. } => "information",
             Self::CustomerDeclined { .. } => "customer_declined",
@@ -135,6 +151,7 @@ impl Notification<'_> {
             Self::NewLead { lead, .. }
             | Self::Acknowledgement { lead }
             | Self::Confirmation { lead, .. }
+            | Self::Status { lead, .. }
             | Self::CustomerDeclined { lead }
             | Self::CustomerExpired { lead }
             | Self::ReferrerExpired { lead }
@@ -165,6 +182,10 @@ pub fn render(notification: &Notification, locale: Locale) -> Result<Rendered, R
         Notification::Confirmation { .. } => (
             ConfirmationText { p: &page }.render(),
             ConfirmationHtml { p: &page }.render(),
+        ),
+        Notification::Status { .. } => (
+            StatusText { p: &page }.render(),
+            StatusHtml { p: &page }.render(),
         ),
         Notification::ErrorAnswer { .. } => (
             ErrorAnswerText { p: &page }.render(),
@@ -253,16 +274,15 @@ fn subject(notification: &Notification, page: &Page) -> String {
             "We received your request",
             "Nous avons bien reçu votre demande",
         ),
-        Notification::Confirmation { results, .. } => {
-            let commands: Vec<&str> = results
-                .iter()
-                .filter_map(|r| r.command.split_whitespace().next())
-                .collect();
+        Notification::Confirmation { command, .. } => {
+            let language = if fr { Language::Fr } else { Language::En };
+            let word = command.word(language);
             match fr {
-                false => format!("Done: {}", commands.join(", ")),
-                true => format!("C'est fait : {}", commands.join(", ")),
+                false => format!("Done: {word}"),
+                true => format!("C'est fait : {word}"),
             }
         }
+        Notification::Status { .. } => pick(fr, "Lead status", "État de la demande"),
         Notification::ErrorAnswer { .. } => pick(
             fr,
             "Your reply could not be applied",
@@ -355,6 +375,7 @@ struct Page {
     decline_reasons: Vec<(usize, &'static str)>,
     final_reminder: bool,
     results: Vec<CommandResult>,
+    history: Vec<HistoryLine>,
     problem: String,
     written: String,
     example: String,
@@ -421,6 +442,7 @@ impl Page {
                 .collect(),
             final_reminder: false,
             results: Vec::new(),
+            history: Vec::new(),
             problem: String::new(),
             written: String::new(),
             example: String::new(),
@@ -444,6 +466,15 @@ impl Page {
                 .map(|result| CommandResult {
                     command: theirs(&result.command),
                     ..result.clone()
+                })
+                .collect();
+        }
+        if let Notification::Status { history, .. } = notification {
+            page.history = history
+                .iter()
+                .map(|line| HistoryLine {
+                    who: theirs(&line.who),
+                    ..line.clone()
                 })
                 .collect();
         }
@@ -962,6 +993,8 @@ page_templates! {
     AcknowledgementHtml => "acknowledgement.html",
     ConfirmationText => "confirmation.txt",
     ConfirmationHtml => "confirmation.html",
+    StatusText => "status.txt",
+    StatusHtml => "status.html",
     ErrorAnswerText => "error_answer.txt",
     ErrorAnswerHtml => "error_answer.html",
     InformationText => "information.txt",
@@ -1087,6 +1120,7 @@ mod tests {
     fn every_notification<'a>(
         leads: &'a [Lead; 7],
         results: &'a [CommandResult],
+        history: &'a [HistoryLine],
     ) -> Vec<(&'static str, Notification<'a>)> {
         let [fresh, accepted, declined, expired, won, submitted, reviewed] = leads;
         vec![
@@ -1106,7 +1140,15 @@ mod tests {
                 "confirmation",
                 Notification::Confirmation {
                     lead: accepted,
+                    command: CommandKind::Accept,
                     results,
+                },
+            ),
+            (
+                "status",
+                Notification::Status {
+                    lead: accepted,
+                    history,
                 },
             ),
             (
@@ -1197,27 +1239,57 @@ mod tests {
         ]
     }
 
-    fn transcript() -> Vec<CommandResult> {
-        vec![
-            CommandResult {
-                command: "ACCEPT".into(),
-                result: "accepted; deal name, value and timeframe recorded".into(),
-                applied: true,
-            },
-            CommandResult {
-                command: "FAVORITE".into(),
-                result: "the lead is in your favorites".into(),
-                applied: true,
-            },
-        ]
+    /// A transcript as the reply path words it for each reader.
+    fn transcript(locale: Locale) -> Vec<CommandResult> {
+        let row = |command: &str, result: &str| CommandResult {
+            command: command.into(),
+            result: result.into(),
+            applied: true,
+        };
+        match locale {
+            Locale::En => vec![
+                row("Accept", "done: the lead is now accepted"),
+                row("Value: 25k EUR", "→ €25,000.00"),
+            ],
+            Locale::Fr => vec![
+                row("ACCEPT", "c'est fait : la demande est maintenant acceptée"),
+                row("Valeur: 25 000 EUR", "→ 25\u{202f}000,00\u{a0}€"),
+            ],
+        }
+    }
+
+    fn history(locale: Locale) -> Vec<HistoryLine> {
+        let line = |at: &str, what: &str, who: &str| HistoryLine {
+            at: at.into(),
+            what: what.into(),
+            who: who.into(),
+        };
+        match locale {
+            Locale::En => vec![
+                line("2 Nov 2026, 09:00 UTC", "received", "chloe@client.test"),
+                line(
+                    "2 Nov 2026, 10:42 UTC",
+                    "accepted",
+                    "Alice Martin <alice@contoso.test>",
+                ),
+            ],
+            Locale::Fr => vec![
+                line("2 nov. 2026 à 09:00 UTC", "reçue", "chloe@client.test"),
+                line(
+                    "2 nov. 2026 à 10:42 UTC",
+                    "acceptée",
+                    "Alice Martin <alice@contoso.test>",
+                ),
+            ],
+        }
     }
 
     #[test]
     fn every_template_in_both_languages() {
         let leads = sample_leads();
-        let results = transcript();
-        for (name, notification) in every_notification(&leads, &results) {
-            for locale in [Locale::En, Locale::Fr] {
+        for locale in [Locale::En, Locale::Fr] {
+            let (results, history) = (transcript(locale), history(locale));
+            for (name, notification) in every_notification(&leads, &results, &history) {
                 let rendered = render(&notification, locale).unwrap();
                 assert!(
                     rendered.subject.starts_with("[L-1042] "),

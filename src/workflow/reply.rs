@@ -10,15 +10,18 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use super::act::{ActError, act_in};
+use super::answers::{
+    Words, command_word, history, language, list_body, pick, refusal_words, shorten_lines,
+    transcript, words,
+};
 use super::handled::{Handled, IngestError};
 use super::notify::{self, REVIEWER_CONTACT_ID, Recipient};
 use crate::config::Config;
 use crate::domain::Locale;
 use crate::domain::command::{self, Command, CommandKind, Language, ParsedCommand, parse_command};
-use crate::domain::lifecycle::TransitionError;
 use crate::domain::lifecycle::{Actor, allowed_next};
-use crate::domain::{EmailAddress, EventKind, Lead, LeadEvent, LeadId, LeadState};
-use crate::mail::templates::{CommandResult, Notification, state_label};
+use crate::domain::{EmailAddress, EventKind, Lead, LeadEvent, LeadId};
+use crate::mail::templates::Notification;
 use crate::mail::token::{self, ReplyToken};
 use crate::mail::{InboundMail, lead_tag, plus_token, reply_text};
 use crate::store::directory::{self, ContactRow};
@@ -97,10 +100,7 @@ pub(super) async fn handle(
         written: shorten_lines(&text, 20),
         now,
     };
-    let language = match locale {
-        Locale::Fr => Language::Fr,
-        Locale::En => Language::En,
-    };
+    let language = language(locale);
 
     if matches!(sender, Sender::Stranger) {
         let correlation = correlate(tx, config, mail, &sender_address, None).await?;
@@ -172,7 +172,7 @@ pub(super) async fn handle(
                 let all = leads::list_of_partner(tx, &contact.partner_id).await?;
                 let title = pick(locale, "Your leads", "Vos demandes");
                 answerer
-                    .inform(tx, None, &title, &list_body(&all, locale))
+                    .inform(tx, None, &title, &list_body(&all, locale, now))
                     .await
             }
             _ => {
@@ -243,34 +243,36 @@ async fn act_on_lead(
     }
 
     let command_line = parsed.command.word().to_string();
-    let Some(action) = parsed.command.into_action() else {
-        // STATUS: the transcript of nothing done, showing where the lead stands.
-        let results = [CommandResult {
-            command: command_line,
-            result: pick(answerer.locale, "status shown below", "état ci-dessous"),
-            applied: true,
-        }];
-        answerer.confirm(tx, &lead, &results).await?;
+    let Some(action) = parsed.command.clone().into_action() else {
+        // STATUS: the lead as it stands, with its history.
+        let events = leads::events(tx, lead_id).await?;
+        let history = history(&events, answerer.locale);
+        answerer
+            .send(
+                tx,
+                &Notification::Status {
+                    lead: &lead,
+                    history: &history,
+                },
+            )
+            .await?;
         return Ok((Handled::Answered("STATUS".into()), Some(lead_id)));
     };
     match act_in(tx, lead_id, &actor, action, answerer.now).await {
         Ok(outcome) => {
             notify::notices(tx, &answerer.config.bot, &outcome, answerer.now).await?;
-            let mut results = vec![CommandResult {
-                command: command_line.clone(),
-                result: format!(
-                    "{} {}",
-                    pick(answerer.locale, "lead is now", "la demande est maintenant"),
-                    outcome.lead.state
-                ),
-                applied: !outcome.changed_nothing(),
-            }];
-            results.extend(parsed.understood.iter().map(|u| CommandResult {
-                command: format!("{}: {}", u.field, u.written),
-                result: format!("→ {}", u.read_as),
-                applied: true,
-            }));
-            answerer.confirm(tx, &outcome.lead, &results).await?;
+            let results = transcript(
+                &parsed,
+                &outcome.lead,
+                !outcome.changed_nothing(),
+                answerer.locale,
+            );
+            let notification = Notification::Confirmation {
+                lead: &outcome.lead,
+                command: kind,
+                results: &results,
+            };
+            answerer.send(tx, &notification).await?;
             Ok((
                 Handled::Applied(format!("{command_line} on {lead_id}")),
                 Some(lead_id),
@@ -279,27 +281,25 @@ async fn act_on_lead(
         Err(ActError::Store(error)) => Err(error.into()),
         Err(refusal) => {
             let next = allowed_next(&leads::load(tx, lead_id).await?.unwrap_or(lead));
-            let next: Vec<&str> = match answerer.locale {
-                Locale::En => next,
-                Locale::Fr => next.into_iter().map(french_word).collect(),
-            };
-            let example = format!(
-                "{} {}",
-                pick(
-                    answerer.locale,
-                    "Commands possible now:",
-                    "Commandes possibles :"
+            let next: Vec<&str> = next
+                .into_iter()
+                .map(|word| command_word(word, answerer.locale))
+                .collect();
+            let mut problem = refusal_words(&refusal);
+            let (en, fr) = match next.is_empty() {
+                true => (
+                    ". The lead is closed: no command can change it now.".to_string(),
+                    ". La demande est close : plus aucune commande ne peut la changer.".to_string(),
                 ),
-                next.join(", ")
-            );
+                false => (
+                    format!(". Commands possible now: {}.", next.join(", ")),
+                    format!(". Commandes possibles maintenant : {}.", next.join(", ")),
+                ),
+            };
+            problem.en.push_str(&en);
+            problem.fr.push_str(&fr);
             answerer
-                .refuse(
-                    tx,
-                    "refused",
-                    Some(lead_id),
-                    &refusal_words(&refusal),
-                    &example,
-                )
+                .refuse(tx, "refused", Some(lead_id), &problem, "")
                 .await
         }
     }
@@ -621,16 +621,6 @@ impl Answerer<'_> {
         Ok((Handled::Answered(title.to_string()), lead))
     }
 
-    async fn confirm(
-        &self,
-        tx: &mut PgConnection,
-        lead: &Lead,
-        results: &[CommandResult],
-    ) -> Result<(), IngestError> {
-        self.send(tx, &Notification::Confirmation { lead, results })
-            .await
-    }
-
     async fn send(
         &self,
         tx: &mut PgConnection,
@@ -646,143 +636,5 @@ impl Answerer<'_> {
         )
         .await?;
         Ok(())
-    }
-}
-
-/// A LIST group: its English and French title and which leads belong to it.
-type ListGroup = (&'static str, &'static str, fn(&Lead) -> bool);
-
-/// A message in both languages; answers pick the reader's.
-struct Words {
-    en: String,
-    fr: String,
-}
-
-impl Words {
-    fn pick(&self, locale: Locale) -> &str {
-        match locale {
-            Locale::En => &self.en,
-            Locale::Fr => &self.fr,
-        }
-    }
-}
-
-fn words(en: impl Into<String>, fr: impl Into<String>) -> Words {
-    Words {
-        en: en.into(),
-        fr: fr.into(),
-    }
-}
-
-/// Why the life cycle refused an action, in both languages.
-fn refusal_words(error: &ActError) -> Words {
-    let fr = match error {
-        ActError::AlreadyActed {
-            action,
-            state,
-            by,
-            at,
-        } => format!(
-            "{} n'est plus possible : la demande a déjà été {} par {by} le {}",
-            french_word(action),
-            state_label(*state, true),
-            at.format("%Y-%m-%d à %H:%M UTC")
-        ),
-        ActError::Refused(TransitionError::NotAllowed { action, state }) => format!(
-            "{} n'est pas possible tant que la demande est {}",
-            french_word(action),
-            state_label(*state, true)
-        ),
-        ActError::Refused(TransitionError::Closed { state, .. }) => format!(
-            "la demande est {} : elle est close et n'accepte plus d'action",
-            state_label(*state, true)
-        ),
-        ActError::Refused(TransitionError::MemberCannotAct { who }) => format!(
-            "{who} est membre du partenaire : les membres peuvent lire les demandes mais pas \
-             agir dessus"
-        ),
-        ActError::Refused(TransitionError::NothingToEdit) => {
-            "MODIFIER demande au moins un champ à changer".into()
-        }
-        ActError::UnknownLead(id) => format!("la demande {id} n'existe pas"),
-        ActError::Contended(id) => {
-            format!("la demande {id} changeait pendant l'enregistrement ; réessayez")
-        }
-        other => other.to_string(),
-    };
-    words(error.to_string(), fr)
-}
-
-fn french_word(english: &str) -> &'static str {
-    CommandKind::ALL
-        .iter()
-        .find(|kind| kind.word(Language::En) == english)
-        .map_or("Cette commande", |kind| kind.word(Language::Fr))
-}
-
-/// The LIST answer: a partner's leads grouped as marketplace, qualified, favorites, archived.
-fn list_body(all: &[Lead], locale: Locale) -> String {
-    let fr = locale == Locale::Fr;
-    let groups: [ListGroup; 4] = [
-        (
-            "Marketplace (open)",
-            "Place de marché (ouvertes)",
-            |l: &Lead| l.state.is_open() && !l.kind.is_qualified(),
-        ),
-        ("Qualified (open)", "Qualifiées (ouvertes)", |l: &Lead| {
-            l.state.is_open() && l.kind.is_qualified()
-        }),
-        ("Favorites", "Favoris", |l: &Lead| l.favorite),
-        ("Archived", "Archivées", |l: &Lead| l.state.is_closed()),
-    ];
-    let mut out = String::new();
-    for (en, french, belongs) in &groups {
-        let members: Vec<&Lead> = all.iter().filter(|l| belongs(l)).take(50).collect();
-        out.push_str(&format!(
-            "{} ({})\n",
-            if fr { french } else { en },
-            members.len()
-        ));
-        for lead in members {
-            let customer = lead
-                .customer
-                .company
-                .clone()
-                .or_else(|| lead.customer.name.clone())
-                .unwrap_or_default();
-            let deadline = if lead.state == LeadState::Received {
-                format!(
-                    " — {} {}",
-                    if fr { "expire le" } else { "expires" },
-                    lead.expires_at.format("%Y-%m-%d")
-                )
-            } else {
-                String::new()
-            };
-            out.push_str(&format!(
-                "  {} {:<9} {customer}{deadline}\n",
-                lead.id, lead.state
-            ));
-        }
-        out.push('\n');
-    }
-    out.push_str(if fr {
-        "Répondez STATUT L-1042 pour le détail d'une demande."
-    } else {
-        "Reply STATUS L-1042 for one lead's details."
-    });
-    out
-}
-
-fn pick(locale: Locale, en: &str, fr: &str) -> String {
-    if locale == Locale::Fr { fr } else { en }.to_string()
-}
-
-fn shorten_lines(text: &str, max: usize) -> String {
-    let lines: Vec<&str> = text.lines().take(max + 1).collect();
-    if lines.len() > max {
-        format!("{}\n…", lines[..max].join("\n"))
-    } else {
-        lines.join("\n")
     }
 }
