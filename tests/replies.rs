@@ -706,3 +706,88 @@ async fn a_contacts_fresh_mail_with_a_command_is_answered_not_made_a_lead() {
         "{refused:?}"
     );
 }
+
+#[tokio::test]
+async fn when_one_contact_accepts_the_profiles_other_contacts_are_told_who_and_when() {
+    let world = World::new().await;
+    let (alice_to, alice_mid) = world.notification("new_lead", "alice@contoso.test").await;
+    world.reply(
+        "a@contoso.test",
+        "Alice Martin <alice@contoso.test>",
+        &alice_to,
+        Some(&alice_mid),
+        "ACCEPTER\r\n",
+    );
+    assert_eq!(world.state().await, "accepted");
+    for colleague in ["paul@contoso.test", "marc@contoso.test"] {
+        let notices = world.mail_to(colleague, "colleague_acted").await;
+        assert_eq!(notices.len(), 1, "{colleague}");
+        assert!(
+            notices[0].contains("Alice Martin a accepté la demande"),
+            "{}",
+            notices[0]
+        );
+        assert!(notices[0].contains("s'en occupe"), "{}", notices[0]);
+    }
+    assert!(
+        world
+            .mail_to("alice@contoso.test", "colleague_acted")
+            .await
+            .is_empty(),
+        "the contact who acted gets the transcript, not a notice"
+    );
+}
+
+#[tokio::test]
+async fn status_shows_members_the_lead_and_its_history_and_refuses_strangers() {
+    let world = World::new().await;
+    let (alice_to, alice_mid) = world.notification("new_lead", "alice@contoso.test").await;
+    world.reply(
+        "a@contoso.test",
+        "Alice Martin <alice@contoso.test>",
+        &alice_to,
+        Some(&alice_mid),
+        "ACCEPTER\r\nValeur : 12 500 €\r\n",
+    );
+    let (marc_to, marc_mid) = world.notification("new_lead", "marc@contoso.test").await;
+    world.reply(
+        "m@contoso.test",
+        "Marc Petit <marc@contoso.test>",
+        &marc_to,
+        Some(&marc_mid),
+        "STATUT\r\n",
+    );
+    let status = &world.mail_to("marc@contoso.test", "status").await[0];
+    for shown in [
+        "Demande [L-",
+        "acceptée",
+        "Chloé Dubois",
+        "Valeur\u{a0}: 12\u{202f}500,00\u{a0}€",
+        "Historique\u{a0}:",
+        "reçue",
+        "acceptée — Alice Martin <alice@contoso.test>",
+    ] {
+        assert!(status.contains(shown), "{shown:?} in {status}");
+    }
+
+    world.reply(
+        "s@elsewhere.test",
+        "someone@elsewhere.test",
+        "leads@leads.example.test",
+        None,
+        &format!("STATUS L-{}\r\n", world.lead),
+    );
+    assert!(
+        world
+            .mail_to("someone@elsewhere.test", "status")
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        world
+            .mail_to("someone@elsewhere.test", "error_answer")
+            .await
+            .len(),
+        1
+    );
+}

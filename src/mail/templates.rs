@@ -39,6 +39,13 @@ pub enum Notification<'a> {
         command: CommandKind,
         results: &'a [CommandResult],
     },
+    /// To the profile's other contacts: a colleague accepted, declined, won or lost the lead
+    /// (its state says which), so two people never work one lead blindly.
+    ColleagueActed {
+        lead: &'a Lead,
+        who: &'a str,
+        at: DateTime<Utc>,
+    },
     /// The answer to STATUS: the lead, its deal, contacts, deadline and history.
     Status {
         lead: &'a Lead,
@@ -129,6 +136,7 @@ impl Notification<'_> {
             Self::Acknowledgement { .. } => "acknowledgement",
             Self::Confirmation { .. } => "confirmation",
             Self::Status { .. } => "status",
+            Self::ColleagueActed { .. } => "colleague_acted",
             Self::ErrorAnswer { .. } => "error_answer",
             Self::Information { .. } => "information",
             Self::CustomerDeclined { .. } => "customer_declined",
@@ -152,6 +160,7 @@ impl Notification<'_> {
             | Self::Acknowledgement { lead }
             | Self::Confirmation { lead, .. }
             | Self::Status { lead, .. }
+            | Self::ColleagueActed { lead, .. }
             | Self::CustomerDeclined { lead }
             | Self::CustomerExpired { lead }
             | Self::ReferrerExpired { lead }
@@ -182,6 +191,10 @@ pub fn render(notification: &Notification, locale: Locale) -> Result<Rendered, R
         Notification::Confirmation { .. } => (
             ConfirmationText { p: &page }.render(),
             ConfirmationHtml { p: &page }.render(),
+        ),
+        Notification::ColleagueActed { .. } => (
+            ColleagueActedText { p: &page }.render(),
+            ColleagueActedHtml { p: &page }.render(),
         ),
         Notification::Status { .. } => (
             StatusText { p: &page }.render(),
@@ -283,6 +296,10 @@ fn subject(notification: &Notification, page: &Page) -> String {
             }
         }
         Notification::Status { .. } => pick(fr, "Lead status", "État de la demande"),
+        Notification::ColleagueActed { .. } => match fr {
+            false => format!("{} by {}", capitalized(&page.lead.state), page.colleague),
+            true => format!("{} par {}", capitalized(&page.lead.state), page.colleague),
+        },
         Notification::ErrorAnswer { .. } => pick(
             fr,
             "Your reply could not be applied",
@@ -354,6 +371,15 @@ fn subject(notification: &Notification, page: &Page) -> String {
     }
 }
 
+/// "acceptée" → "Acceptée", for a state opening a subject.
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 fn pick(fr: bool, en: &str, french: &str) -> String {
     if fr { french } else { en }.to_string()
 }
@@ -376,6 +402,9 @@ struct Page {
     final_reminder: bool,
     results: Vec<CommandResult>,
     history: Vec<HistoryLine>,
+    /// The colleague who acted, and when.
+    colleague: String,
+    acted_at: String,
     problem: String,
     written: String,
     example: String,
@@ -388,6 +417,8 @@ struct LeadView {
     tag: String,
     kind: String,
     state: String,
+    /// The state's stable name (`accepted`), for templates to choose their words by.
+    state_code: &'static str,
     /// Still waiting for the partner's ACCEPT or DECLINE: the deadline matters.
     awaiting_answer: bool,
     profile: String,
@@ -443,6 +474,8 @@ impl Page {
             final_reminder: false,
             results: Vec::new(),
             history: Vec::new(),
+            colleague: String::new(),
+            acted_at: String::new(),
             problem: String::new(),
             written: String::new(),
             example: String::new(),
@@ -468,6 +501,10 @@ impl Page {
                     ..result.clone()
                 })
                 .collect();
+        }
+        if let Notification::ColleagueActed { who, at, .. } = notification {
+            page.colleague = theirs(who);
+            page.acted_at = locale.date_time(*at);
         }
         if let Notification::Status { history, .. } = notification {
             page.history = history
@@ -573,6 +610,7 @@ impl LeadView {
                 _ => kind_label(lead.kind, fr).into(),
             },
             state: state_label(lead.state, fr).into(),
+            state_code: lead.state.as_str(),
             awaiting_answer: lead.state == LeadState::Received,
             profile: lead.profile_id.clone(),
             customer_label: theirs(&customer_label),
@@ -994,6 +1032,8 @@ page_templates! {
     ConfirmationText => "confirmation.txt",
     ConfirmationHtml => "confirmation.html",
     StatusText => "status.txt",
+    ColleagueActedText => "colleague_acted.txt",
+    ColleagueActedHtml => "colleague_acted.html",
     StatusHtml => "status.html",
     ErrorAnswerText => "error_answer.txt",
     ErrorAnswerHtml => "error_answer.html",
@@ -1142,6 +1182,14 @@ mod tests {
                     lead: accepted,
                     command: CommandKind::Accept,
                     results,
+                },
+            ),
+            (
+                "colleague_acted",
+                Notification::ColleagueActed {
+                    lead: accepted,
+                    who: "Alice Martin",
+                    at: received_at() + Duration::minutes(102),
                 },
             ),
             (

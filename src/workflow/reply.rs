@@ -261,6 +261,24 @@ async fn act_on_lead(
     match act_in(tx, lead_id, &actor, action, answerer.now).await {
         Ok(outcome) => {
             notify::notices(tx, &answerer.config.bot, &outcome, answerer.now).await?;
+            let decides = matches!(
+                kind,
+                CommandKind::Accept | CommandKind::Decline | CommandKind::Won | CommandKind::Lost
+            );
+            if let (true, false, Actor::Contact { name, email, .. }) =
+                (decides, outcome.changed_nothing(), &actor)
+            {
+                let who = if name.is_empty() { email } else { name };
+                notify::colleagues(
+                    tx,
+                    &answerer.config.bot,
+                    &outcome.lead,
+                    email,
+                    who,
+                    answerer.now,
+                )
+                .await?;
+            }
             let results = transcript(
                 &parsed,
                 &outcome.lead,
