@@ -11,7 +11,7 @@ use askama::Template;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::chart;
-use super::typography::{finish, theirs, unmarked};
+use super::typography::{finish, quotation_marks, theirs, unmarked};
 use crate::domain::Locale;
 use crate::domain::command::{CommandKind, Language};
 use crate::domain::digest::{Digest, DigestLead};
@@ -176,6 +176,24 @@ impl Notification<'_> {
 
 /// Subject, text and HTML of `notification` in `locale`.
 pub fn render(notification: &Notification, locale: Locale) -> Result<Rendered, RenderError> {
+    let marked = render_marked(notification, locale)?;
+    // The digest is typeset by its own view; every other mail here, around what people wrote.
+    if let Notification::Digest { .. } = notification {
+        return Ok(Rendered {
+            subject: unmarked(&marked.subject),
+            text: unmarked(&marked.text),
+            html: unmarked(&marked.html),
+        });
+    }
+    Ok(Rendered {
+        subject: finish(locale, &marked.subject),
+        text: finish(locale, &marked.text),
+        html: finish(locale, &marked.html),
+    })
+}
+
+/// The mail with what people wrote still marked (see `typography`).
+fn render_marked(notification: &Notification, locale: Locale) -> Result<Rendered, RenderError> {
     let page = Page::new(notification, locale);
     let template = notification.template_name();
     let fail = |source| RenderError { template, source };
@@ -252,23 +270,10 @@ pub fn render(notification: &Notification, locale: Locale) -> Result<Rendered, R
             )
         }
     };
-    let (subject, text, html) = (
-        subject(notification, &page),
-        text.map_err(fail)?,
-        html.map_err(fail)?,
-    );
-    // The digest is typeset by its own view; every other mail here, around what people wrote.
-    if let Notification::Digest { .. } = notification {
-        return Ok(Rendered {
-            subject: unmarked(&subject),
-            text: unmarked(&text),
-            html: unmarked(&html),
-        });
-    }
     Ok(Rendered {
-        subject: finish(locale, &subject),
-        text: finish(locale, &text),
-        html: finish(locale, &html),
+        subject: subject(notification, &page),
+        text: text.map_err(fail)?,
+        html: html.map_err(fail)?,
     })
 }
 
@@ -522,13 +527,13 @@ impl Page {
             ..
         } = notification
         {
-            page.problem = problem.to_string();
+            page.problem = quotation_marks(locale, problem);
             page.written = theirs(written);
             page.example = example.to_string();
         }
         if let Notification::Information { title, body, .. } = notification {
             page.problem = title.to_string();
-            page.written = body.to_string();
+            page.written = quotation_marks(locale, body);
         }
         if let Some(lead) = notification.lead() {
             page.accept_example = accept_example(lead, locale, theirs);
@@ -1161,6 +1166,7 @@ mod tests {
         leads: &'a [Lead; 7],
         results: &'a [CommandResult],
         history: &'a [HistoryLine],
+        answers: &'a Answers,
     ) -> Vec<(&'static str, Notification<'a>)> {
         let [fresh, accepted, declined, expired, won, submitted, reviewed] = leads;
         vec![
@@ -1203,9 +1209,17 @@ mod tests {
                 "error_answer",
                 Notification::ErrorAnswer {
                     lead: Some(LeadId(1042)),
-                    problem: "`Value: lots` cannot be read: expected an amount and a currency",
+                    problem: &answers.problem,
                     written: "ACCEPT\nValue: lots",
-                    example: "ACCEPT\nValue: 25000 EUR",
+                    example: &answers.example,
+                },
+            ),
+            (
+                "information_help",
+                Notification::Information {
+                    lead: Some(LeadId(1042)),
+                    title: &answers.help_title,
+                    body: &answers.help,
                 },
             ),
             (
@@ -1287,6 +1301,34 @@ mod tests {
         ]
     }
 
+    /// What the reply path says back, in the reader's language.
+    struct Answers {
+        problem: String,
+        example: String,
+        help_title: String,
+        help: String,
+    }
+
+    fn answers(locale: Locale) -> Answers {
+        use crate::domain::command::{help_text, parse_command};
+        let language = if locale == Locale::Fr {
+            Language::Fr
+        } else {
+            Language::En
+        };
+        let error = parse_command("ACCEPT\nValue: lots").unwrap_err();
+        Answers {
+            problem: error.message(language),
+            example: error.example(language),
+            help_title: pick(
+                locale == Locale::Fr,
+                "leadbot commands",
+                "Les commandes de leadbot",
+            ),
+            help: help_text(language),
+        }
+    }
+
     /// A transcript as the reply path words it for each reader.
     fn transcript(locale: Locale) -> Vec<CommandResult> {
         let row = |command: &str, result: &str| CommandResult {
@@ -1337,7 +1379,8 @@ mod tests {
         let leads = sample_leads();
         for locale in [Locale::En, Locale::Fr] {
             let (results, history) = (transcript(locale), history(locale));
-            for (name, notification) in every_notification(&leads, &results, &history) {
+            let answers = answers(locale);
+            for (name, notification) in every_notification(&leads, &results, &history, &answers) {
                 let rendered = render(&notification, locale).unwrap();
                 assert!(
                     rendered.subject.starts_with("[L-1042] "),
@@ -1351,6 +1394,46 @@ mod tests {
                 insta::assert_snapshot!(format!("{name}_{}", locale.as_str()), shown);
             }
         }
+    }
+
+    /// No English word of the state or command vocabulary in a French mail's own text: what
+    /// people wrote (echoes, customer text) aside.
+    #[test]
+    fn french_mail_speaks_french() {
+        use super::super::typography::own_text;
+        const STATES: &[&str] = &["received", "accepted", "declined", "expired", "won", "lost"];
+        let commands: Vec<&str> = CommandKind::ALL
+            .iter()
+            .map(|kind| kind.word(Language::En))
+            .filter(|word| {
+                !CommandKind::ALL
+                    .iter()
+                    .any(|k| k.word(Language::Fr) == *word)
+            })
+            .collect();
+        let leads = sample_leads();
+        let (results, history) = (transcript(Locale::Fr), history(Locale::Fr));
+        let answers = answers(Locale::Fr);
+        let mut found = Vec::new();
+        for (name, notification) in every_notification(&leads, &results, &history, &answers) {
+            let marked = render_marked(&notification, Locale::Fr).unwrap();
+            for part in [&marked.subject, &marked.text, &marked.html] {
+                // "AJOUTER CONTACT" is French; CONTACT alone is the English command.
+                let own = CommandKind::ALL
+                    .iter()
+                    .map(|kind| kind.word(Language::Fr))
+                    .fold(own_text(part), |text, french| text.replace(french, " "));
+                for word in own.split(|c: char| !c.is_alphanumeric()) {
+                    let english_state = STATES.contains(&word.to_lowercase().as_str());
+                    let english_command = commands.contains(&word);
+                    if english_state || english_command {
+                        found.push(format!("{name}: {word}"));
+                    }
+                }
+            }
+        }
+        found.dedup();
+        assert!(found.is_empty(), "English in French mail: {found:?}");
     }
 
     #[test]

@@ -31,6 +31,23 @@ pub(crate) fn unmarked(text: &str) -> String {
         .collect()
 }
 
+/// Messages quote what a person wrote between backticks (`Value: lots`); a reader sees
+/// quotation marks instead: “Value: lots”, « Value: lots ».
+pub(crate) fn quotation_marks(locale: Locale, text: &str) -> String {
+    let (open, close) = match locale {
+        Locale::En => ("\u{201c}", "\u{201d}"),
+        Locale::Fr => ("\u{ab}\u{a0}", "\u{a0}\u{bb}"),
+    };
+    let mut out = String::with_capacity(text.len() + 8);
+    for (i, piece) in text.split('`').enumerate() {
+        if i > 0 {
+            out.push_str(if i % 2 == 1 { open } else { close });
+        }
+        out.push_str(piece);
+    }
+    out
+}
+
 /// Typesets the mail's own text for `locale` and removes the marks.
 pub(crate) fn finish(locale: Locale, rendered: &str) -> String {
     let mut out = String::with_capacity(rendered.len());
@@ -54,6 +71,25 @@ pub(crate) fn finish(locale: Locale, rendered: &str) -> String {
     out
 }
 
+/// Only the mail's own text: what people wrote is left out. For checks over templates.
+#[cfg(test)]
+pub(crate) fn own_text(rendered: &str) -> String {
+    let mut out = String::with_capacity(rendered.len());
+    let mut depth = 0usize;
+    for ch in rendered.chars() {
+        match ch {
+            THEIRS_START => {
+                depth += 1;
+                out.push(' ');
+            }
+            THEIRS_END => depth = depth.saturating_sub(1),
+            _ if depth == 0 => out.push(ch),
+            _ => {}
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,6 +108,18 @@ mod tests {
         assert_eq!(
             finish(Locale::En, &mail),
             "Besoin : Migrer : vite ! ! Motif : trop gros ; désolé"
+        );
+    }
+
+    #[test]
+    fn backticks_become_quotation_marks() {
+        assert_eq!(
+            quotation_marks(Locale::Fr, "`Value: lots` ne peut pas être lu"),
+            "\u{ab}\u{a0}Value: lots\u{a0}\u{bb} ne peut pas être lu"
+        );
+        assert_eq!(
+            quotation_marks(Locale::En, "`ACEPT` is not a command"),
+            "\u{201c}ACEPT\u{201d} is not a command"
         );
     }
 

@@ -1,18 +1,18 @@
 //! A customer contact as partners write it: "Jean Roy, +33 6 12 34 56 78, jean@client.test".
 
-use super::Language;
-use super::LeadContact;
-use crate::domain::address::EmailAddress;
+use super::messages::Why;
+use super::{Language, LeadContact};
+use crate::domain::address::{EmailAddress, InvalidAddress};
 
 /// "Name, phone, email" in any order: the part with an `@` is the email, the part made of
 /// digits and phone punctuation is the phone, the rest is the name.
-pub(super) fn read_contact(written: &str) -> Result<LeadContact, String> {
+pub(super) fn read_contact(written: &str) -> Result<LeadContact, Why> {
     let contact = read_contact_parts(written)?;
-    check_contact(&contact).map_err(|gap| gap.to_string())?;
+    check_contact(&contact).map_err(|gap| gap.why())?;
     Ok(contact)
 }
 
-pub(super) fn read_contact_parts(written: &str) -> Result<LeadContact, String> {
+pub(super) fn read_contact_parts(written: &str) -> Result<LeadContact, Why> {
     let mut names = Vec::new();
     let mut contact = LeadContact::default();
     for part in written
@@ -23,21 +23,31 @@ pub(super) fn read_contact_parts(written: &str) -> Result<LeadContact, String> {
         if part.contains('@') {
             let (name, address) = split_named_address(part);
             names.extend(name);
-            let email = EmailAddress::parse(address).map_err(|error| error.to_string())?;
+            let email = EmailAddress::parse(address).map_err(|error| invalid_address(&error))?;
             if contact.email.replace(email.to_string()).is_some() {
-                return Err(format!(
-                    "`{written}` has two email addresses: one contact at a time"
+                return Err(Why::new(
+                    format!("`{written}` has two email addresses: one contact at a time"),
+                    format!("`{written}` contient deux adresses e-mail : un contact à la fois"),
                 ));
             }
         } else if looks_like_phone(part) {
             if contact.phone.replace(part.to_string()).is_some() {
-                return Err(format!(
-                    "`{written}` has two phone numbers: one contact at a time"
+                return Err(Why::new(
+                    format!("`{written}` has two phone numbers: one contact at a time"),
+                    format!(
+                        "`{written}` contient deux numéros de téléphone : un contact à la fois"
+                    ),
                 ));
             }
         } else if part.chars().filter(char::is_ascii_digit).count() >= 3 {
-            return Err(format!(
-                "`{part}` mixes a name and digits: separate name, phone and email with commas"
+            return Err(Why::new(
+                format!(
+                    "`{part}` mixes a name and digits: separate name, phone and email with commas"
+                ),
+                format!(
+                    "`{part}` mêle un nom et des chiffres : séparez nom, téléphone et e-mail par \
+                     des virgules"
+                ),
             ));
         } else {
             names.push(part);
@@ -45,6 +55,17 @@ pub(super) fn read_contact_parts(written: &str) -> Result<LeadContact, String> {
     }
     contact.name = names.join(", ");
     Ok(contact)
+}
+
+/// An address that cannot be one, said in both languages.
+pub(super) fn invalid_address(error: &InvalidAddress) -> Why {
+    Why::new(
+        error.to_string(),
+        format!(
+            "`{}` n'est pas une adresse e-mail (attendu : nom@domaine)",
+            error.0
+        ),
+    )
 }
 
 /// "Jean Roy <jean@client.test>" → ("Jean Roy", "jean@client.test").
@@ -76,6 +97,22 @@ pub(super) enum ContactGap {
 }
 
 impl ContactGap {
+    pub(super) fn why(&self) -> Why {
+        Why::new(
+            self.to_string(),
+            match self {
+                Self::Name => {
+                    "un contact a besoin d'un nom, par exemple Jean Roy, +33 6 12 34 56 78, \
+                     jean@client.test"
+                }
+                Self::Reach => {
+                    "un contact a besoin d'un numéro de téléphone ou d'une adresse e-mail, par \
+                     exemple Jean Roy, +33 6 12 34 56 78"
+                }
+            },
+        )
+    }
+
     pub(super) fn wanted(&self) -> &'static str {
         match self {
             Self::Name => "a name (Name: Jean Roy)",

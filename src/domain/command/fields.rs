@@ -38,6 +38,23 @@ impl Field {
         }
     }
 
+    /// The label a French reader reads.
+    pub(super) fn label_fr(self) -> &'static str {
+        match self {
+            Self::DealName => "Nom de l'affaire",
+            Self::Value => "Valeur",
+            Self::Timeframe => "Délai",
+            Self::Notes => "Notes",
+            Self::CrmId => "ID CRM",
+            Self::CampaignId => "ID campagne",
+            Self::Contact => "Contact",
+            Self::Reason => "Motif",
+            Self::Name => "Nom",
+            Self::Phone => "Téléphone",
+            Self::Email => "E-mail",
+        }
+    }
+
     /// Accepted labels, folded (see `fold_label`).
     pub(super) fn spellings(self) -> &'static [&'static str] {
         match self {
@@ -178,4 +195,24 @@ pub(super) fn first_paragraph(after: &[&str]) -> String {
         .map(|line| line.trim())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The French label of a field named by its English label (errors carry the English one).
+pub(super) fn french_label(english: &str) -> &str {
+    const ALL: &[Field] = &[
+        Field::DealName,
+        Field::Value,
+        Field::Timeframe,
+        Field::Notes,
+        Field::CrmId,
+        Field::CampaignId,
+        Field::Contact,
+        Field::Reason,
+        Field::Name,
+        Field::Phone,
+        Field::Email,
+    ];
+    ALL.iter()
+        .find(|field| field.label() == english)
+        .map_or(english, |field| field.label_fr())
 }

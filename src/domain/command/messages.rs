@@ -1,7 +1,7 @@
 //! What the person reads back about their command, in their language: why it could not be
 //! read, a correct example to copy, the numbered decline reasons and the HELP text.
 
-use super::fields::fields_of;
+use super::fields::{fields_of, french_label};
 use super::{CommandKind, DeclineReason, Language};
 
 /// Why a reply's command could not be read. Each says what was wrong and where; `example`
@@ -32,6 +32,8 @@ pub enum CommandError {
         field: &'static str,
         written: String,
         reason: String,
+        /// The same reason, for a French reader.
+        reason_fr: String,
         line: String,
     },
     /// A reason number that is not on the list; a reason in words is never refused.
@@ -82,7 +84,7 @@ impl CommandError {
                 word(command)
             ),
             Self::UnknownField { command, line } => {
-                let names: Vec<&str> = fields_of(*command).iter().map(|f| f.label()).collect();
+                let names: Vec<&str> = fields_of(*command).iter().map(|f| f.label_fr()).collect();
                 format!(
                     "`{line}` n'est pas un champ de {} (ses champs : {})",
                     word(command),
@@ -91,10 +93,13 @@ impl CommandError {
             }
             Self::BadValue {
                 field,
-                reason,
+                reason_fr,
                 line,
                 ..
-            } => format!("{field} dans `{line}` ne peut pas être lu : {reason}"),
+            } => format!(
+                "{} dans `{line}` ne peut pas être lu : {reason_fr}",
+                french_label(field)
+            ),
             Self::UnknownReason { written, .. } => format!(
                 "`{written}` n'est pas le numéro d'un motif de refus : donnez un numéro de 1 à \
                  {}, ou le motif avec vos propres mots",
@@ -107,7 +112,11 @@ impl CommandError {
                 command,
                 field,
                 line,
-            } => format!("`{line}` : {} demande {field}", word(command)),
+            } => format!(
+                "`{line}` : {} demande {}",
+                word(command),
+                french_wanted(field)
+            ),
         }
     }
 
@@ -129,6 +138,37 @@ impl CommandError {
             Self::UnknownReason { .. } => example(CommandKind::Decline, language),
             Self::NothingToEdit { .. } => example(CommandKind::Edit, language),
         }
+    }
+}
+
+/// Why a value cannot be read, in both languages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Why {
+    pub(super) en: String,
+    pub(super) fr: String,
+}
+
+impl Why {
+    pub(super) fn new(en: impl Into<String>, fr: impl Into<String>) -> Self {
+        Self {
+            en: en.into(),
+            fr: fr.into(),
+        }
+    }
+}
+
+/// What a command lacks (`MissingField`'s `field`), for a French reader.
+fn french_wanted(english: &str) -> &str {
+    match english {
+        "a name (Name: Jean Roy)" => "un nom (Nom : Jean Roy)",
+        "a phone number or an email address (Phone: +33 6 12 34 56 78)" => {
+            "un numéro de téléphone ou une adresse e-mail (Téléphone : +33 6 12 34 56 78)"
+        }
+        "a reason" => "une raison",
+        "an answer" => "une réponse",
+        "a question" => "une question",
+        "at least one `Field: value` line" => "au moins une ligne `Champ : valeur`",
+        other => other,
     }
 }
 

@@ -1,12 +1,14 @@
 //! Building each command from its command line and field block, checking every value and
 //! remembering what was understood, to echo it back.
 
-use super::contact::{check_contact, describe_contact, read_contact, read_contact_parts};
+use super::contact::{
+    check_contact, describe_contact, invalid_address, read_contact, read_contact_parts,
+};
 use super::decline::{NotOnTheList, read_reason};
 use super::fields::{
     Field, FieldLine, block_with_inline_field, field_named, first_paragraph, following_text,
 };
-use super::messages::CommandError;
+use super::messages::{CommandError, Why};
 use super::{Command, CommandKind, DealChanges, Language, LeadContact, Understood};
 use crate::domain::address::EmailAddress;
 use crate::domain::lead::Money;
@@ -101,12 +103,13 @@ impl<'a> Reader<'a> {
         Some(line.value.to_string())
     }
 
-    fn bad_value(&self, field: Field, written: &str, reason: String, line: &str) -> CommandError {
+    fn bad_value(&self, field: Field, written: &str, why: Why, line: &str) -> CommandError {
         CommandError::BadValue {
             command: self.kind,
             field: field.label(),
             written: written.to_string(),
-            reason,
+            reason: why.en,
+            reason_fr: why.fr,
             line: line.to_string(),
         }
     }
@@ -126,7 +129,8 @@ impl<'a> Reader<'a> {
                 Field::CampaignId => deal.campaign_id = text,
                 Field::Value => {
                     let money = Money::parse(line.value, None).map_err(|error| {
-                        self.bad_value(*field, line.value, error.to_string(), line.line)
+                        let why = Why::new(error.to_string(), error.message_fr());
+                        self.bad_value(*field, line.value, why, line.line)
                     })?;
                     self.echo(*field, line.line, line.value, money.to_string());
                     if let Some(echo) = self.understood.last_mut() {
@@ -248,7 +252,7 @@ impl<'a> Reader<'a> {
                 Field::Phone => contact.phone = Some(line.value.to_string()),
                 Field::Email => {
                     let email = EmailAddress::parse(line.value).map_err(|error| {
-                        self.bad_value(*field, line.value, error.to_string(), line.line)
+                        self.bad_value(*field, line.value, invalid_address(&error), line.line)
                     })?;
                     contact.email = Some(email.to_string());
                 }
