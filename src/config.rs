@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::TimeDelta;
 
+use crate::domain::registration::{self, RegistrationField};
 use crate::domain::{EmailAddress, Locale};
 
 /// A value that must never reach a log: Debug and Display print `***`.
@@ -59,6 +60,8 @@ pub struct BotConfig {
     pub reviewers: Vec<EmailAddress>,
     /// Solutions eligible for deal registration after WON; empty = every won deal.
     pub registration_solutions: Vec<String>,
+    /// What a registration must carry for a reviewer (`English|français` labels).
+    pub registration_fields: Vec<RegistrationField>,
     /// Folder for the file mail transport (demo, or no SMTP configured).
     pub outbox_dir: Option<PathBuf>,
     /// Error answers to one sender, per kind, per hour.
@@ -151,6 +154,7 @@ const KNOWN_KEYS: &[(&str, &[&str])] = &[
             "default_locale",
             "reviewers",
             "registration_solutions",
+            "registration_fields",
             "outbox_dir",
             "error_answers_per_hour",
             "require_authentication",
@@ -389,6 +393,16 @@ impl Validator<'_> {
                 })
                 .collect::<Result<_, _>>()?,
             registration_solutions: self.list("bot.registration_solutions"),
+            registration_fields: match self.list("bot.registration_fields") {
+                listed if listed.is_empty() => registration::DEFAULT_FIELDS
+                    .iter()
+                    .map(|spec| RegistrationField::parse(spec))
+                    .collect(),
+                listed => listed
+                    .iter()
+                    .map(|spec| RegistrationField::parse(spec))
+                    .collect(),
+            },
             outbox_dir: self.text("bot.outbox_dir").map(PathBuf::from),
             error_answers_per_hour: self.number("bot.error_answers_per_hour", 3)?,
             require_authentication: self.number("bot.require_authentication", false)?,
@@ -671,6 +685,36 @@ mod tests {
         assert_eq!(config.schedule.expiry, TimeDelta::days(7));
         assert_eq!(config.bot.staff_domains, ["a.test", "b.test"]);
         assert_eq!(config.database_url.expose(), "postgres://127.0.0.1/other");
+    }
+
+    #[test]
+    fn registration_fields_are_configured_in_both_languages() {
+        let defaults = load(&minimal(), &[]).unwrap().bot.registration_fields;
+        assert_eq!(defaults.len(), 4);
+        assert_eq!(defaults[2].en, "Final value");
+        assert_eq!(defaults[2].fr, "Valeur finale");
+        let text = format!(
+            "{}registration_fields = [\"Solution\", \"Tenant ID|ID du tenant\"]\n",
+            minimal()
+        );
+        let fields = load(&text, &[]).unwrap().bot.registration_fields;
+        assert_eq!(
+            fields,
+            [
+                RegistrationField::parse("Solution"),
+                RegistrationField {
+                    en: "Tenant ID".into(),
+                    fr: "ID du tenant".into()
+                }
+            ]
+        );
+        let from_env = load(
+            &minimal(),
+            &[("LEADBOT_BOT_REGISTRATION_FIELDS", "Seats|Postes, Solution")],
+        )
+        .unwrap();
+        assert_eq!(from_env.bot.registration_fields[0].fr, "Postes");
+        assert_eq!(from_env.bot.registration_fields[1].en, "Solution");
     }
 
     #[test]

@@ -397,12 +397,40 @@ async fn the_whole_life_cycle_by_mail_with_deal_registration() {
         None,
         "WON\r\n",
     );
+    // WON asks, in Alice's French, for what the reviewers need.
+    let won = world.mail_to("alice@contoso.test", "confirmation").await;
+    let won = won.last().unwrap();
+    assert!(
+        won.contains("ENREGISTRER\nSolution\u{a0}:\nID de l'organisation du client\u{a0}:"),
+        "{won}"
+    );
+    // A registration without those fields, or unreadable, is refused with every gap named.
     world.reply(
         "l6@contoso.test",
         "alice@contoso.test",
         &alice_to,
         None,
-        "REGISTER\r\nSolution: Teams Phone\r\nSeats: 200\r\n",
+        "REGISTER\r\nSolution: Teams Phone\r\nFinal value: lots\r\n",
+    );
+    let refused = world.mail_to("alice@contoso.test", "error_answer").await;
+    let refused = refused
+        .last()
+        .expect("an answer to the incomplete registration");
+    for gap in [
+        "l'enregistrement est incomplet",
+        "ID de l'organisation du client\u{a0}:\u{a0}\u{bb} manque",
+        "Valeur finale\u{a0}: \u{ab}\u{a0}lots\u{a0}\u{bb} ne contient pas de nombre",
+        "Date de clôture",
+    ] {
+        assert!(refused.contains(gap), "{gap:?} in {refused}");
+    }
+    world.reply(
+        "l6b@contoso.test",
+        "alice@contoso.test",
+        &alice_to,
+        None,
+        "REGISTER\r\nSolution: Teams Phone\r\nCustomer organisation ID: FAB-42\r\n\
+         Final value: 38,500 EUR\r\nClose date: 2027-03-31\r\n",
     );
     assert_eq!(world.state().await, "won");
 

@@ -38,6 +38,9 @@ pub enum Notification<'a> {
         lead: &'a Lead,
         command: CommandKind,
         results: &'a [CommandResult],
+        /// What the contact should send next, ready to copy (WON: the registration form);
+        /// empty when nothing is asked.
+        next_step: &'a str,
     },
     /// To the profile's other contacts: a colleague accepted, declined, won or lost the lead
     /// (its state says which), so two people never work one lead blindly.
@@ -406,6 +409,7 @@ struct Page {
     decline_reasons: Vec<(usize, &'static str)>,
     final_reminder: bool,
     results: Vec<CommandResult>,
+    next_step: String,
     history: Vec<HistoryLine>,
     /// The colleague who acted, and when.
     colleague: String,
@@ -478,6 +482,7 @@ impl Page {
                 .collect(),
             final_reminder: false,
             results: Vec::new(),
+            next_step: String::new(),
             history: Vec::new(),
             colleague: String::new(),
             acted_at: String::new(),
@@ -498,7 +503,11 @@ impl Page {
         if let Notification::Reminder { reminder, .. } = notification {
             page.final_reminder = *reminder == Reminder::Final;
         }
-        if let Notification::Confirmation { results, .. } = notification {
+        if let Notification::Confirmation {
+            results, next_step, ..
+        } = notification
+        {
+            page.next_step = next_step.to_string();
             page.results = results
                 .iter()
                 .map(|result| CommandResult {
@@ -1188,6 +1197,7 @@ mod tests {
                     lead: accepted,
                     command: CommandKind::Accept,
                     results,
+                    next_step: "",
                 },
             ),
             (

@@ -20,6 +20,7 @@ use crate::config::Config;
 use crate::domain::Locale;
 use crate::domain::command::{self, Command, CommandKind, Language, ParsedCommand, parse_command};
 use crate::domain::lifecycle::{Actor, allowed_next};
+use crate::domain::registration;
 use crate::domain::{EmailAddress, EventKind, Lead, LeadEvent, LeadId};
 use crate::mail::templates::Notification;
 use crate::mail::token::{self, ReplyToken};
@@ -237,8 +238,9 @@ async fn act_on_lead(
         }
     };
     if let Err(problem) = check_registration(answerer.config, &parsed.command) {
+        let form = registration::form(&answerer.config.bot.registration_fields, answerer.locale);
         return answerer
-            .refuse(tx, "command", Some(lead_id), &problem, &example)
+            .refuse(tx, "command", Some(lead_id), &problem, &form)
             .await;
     }
 
@@ -285,10 +287,12 @@ async fn act_on_lead(
                 !outcome.changed_nothing(),
                 answerer.locale,
             );
+            let next_step = registration_ask(answerer.config, kind, answerer.locale);
             let notification = Notification::Confirmation {
                 lead: &outcome.lead,
                 command: kind,
                 results: &results,
+                next_step: &next_step,
             };
             answerer.send(tx, &notification).await?;
             Ok((
@@ -460,33 +464,58 @@ fn authorize(
     }
 }
 
-/// With `registration_solutions` configured, REGISTER must name one of them.
+/// A REGISTER must carry every configured registration field, each readable, and name an
+/// eligible solution (`bot.registration_fields`, `bot.registration_solutions`).
 fn check_registration(config: &Config, command: &Command) -> Result<(), Words> {
     let Command::Register { fields } = command else {
         return Ok(());
     };
-    let eligible = &config.bot.registration_solutions;
-    if eligible.is_empty() {
+    let bot = &config.bot;
+    let problems = registration::check(
+        &bot.registration_fields,
+        &bot.registration_solutions,
+        fields,
+    );
+    if problems.is_empty() {
         return Ok(());
     }
-    let named = fields
-        .iter()
-        .find(|(label, _)| label.eq_ignore_ascii_case("solution"))
-        .map(|(_, value)| value.trim().to_lowercase());
-    match named {
-        Some(solution) if eligible.iter().any(|e| e.to_lowercase() == solution) => Ok(()),
-        _ => Err(words(
-            format!(
-                "deal registration needs a `Solution:` line naming an eligible solution ({})",
-                eligible.join(", ")
-            ),
-            format!(
-                "l'enregistrement d'affaire demande une ligne `Solution:` nommant une solution \
-                 éligible ({})",
-                eligible.join(", ")
-            ),
-        )),
+    let en: Vec<&str> = problems.iter().map(|p| p.en.as_str()).collect();
+    let fr: Vec<&str> = problems.iter().map(|p| p.fr.as_str()).collect();
+    Err(words(
+        format!("the registration is incomplete: {}", en.join("; ")),
+        format!("l'enregistrement est incomplet : {}", fr.join(" ; ")),
+    ))
+}
+
+/// After WON, when deals are registered with reviewers: the registration form to send.
+fn registration_ask(config: &Config, kind: CommandKind, locale: Locale) -> String {
+    let bot = &config.bot;
+    if kind != CommandKind::Won || bot.reviewers.is_empty() {
+        return String::new();
     }
+    let solutions = match bot.registration_solutions.is_empty() {
+        true => String::new(),
+        false => pick(
+            locale,
+            &format!(
+                " (eligible solutions: {})",
+                bot.registration_solutions.join(", ")
+            ),
+            &format!(
+                " (solutions éligibles : {})",
+                bot.registration_solutions.join(", ")
+            ),
+        ),
+    };
+    let colon = if locale == Locale::Fr { " :" } else { ":" };
+    let ask = pick(
+        locale,
+        "To register this deal with the reviewers, reply with these lines filled in",
+        "Pour enregistrer cette affaire auprès des examinateurs, répondez avec ces lignes \
+         complétées",
+    );
+    let form = registration::form(&bot.registration_fields, locale);
+    format!("{ask}{solutions}{colon}\n\n{form}")
 }
 
 async fn identify(

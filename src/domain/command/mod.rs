@@ -41,6 +41,7 @@ use grammar::find_command_line;
 use reader::Reader;
 
 pub use messages::{CommandError, example, help_text, reason_list};
+pub(crate) use text::fold_label;
 
 // ───────────────────────────── public types ─────────────────────────────
 

@@ -2,7 +2,7 @@
 
 /// Lower case without accents, typographic apostrophes made plain, so "GAGNÉ", "gagne" and
 /// "Gagné" compare equal. Combining accents (decomposed text) are dropped too.
-pub(super) fn fold(text: &str) -> String {
+pub(crate) fn fold(text: &str) -> String {
     let mut folded = String::with_capacity(text.len());
     for c in text.chars().flat_map(char::to_lowercase) {
         match c {
@@ -26,7 +26,7 @@ pub(super) fn fold(text: &str) -> String {
 
 /// A field label folded for lookup: "E-mail" → "e mail", "Tél." → "tel",
 /// "Nom de l’affaire" → "nom de l'affaire".
-pub(super) fn fold_label(label: &str) -> String {
+pub(crate) fn fold_label(label: &str) -> String {
     let folded = fold(label);
     let spaced: String = folded
         .chars()
