@@ -640,12 +640,26 @@ async fn a_customer_answering_the_acknowledgement_reaches_the_contacts() {
         "paul@contoso.test",
         "marc@contoso.test",
     ] {
-        let passed = world.mail_to(contact, "information").await;
-        assert!(
-            passed.iter().any(|m| m.contains("06 11 22 33 44")),
-            "{contact}: {passed:?}"
-        );
+        let passed = world.mail_to(contact, "customer_wrote").await;
+        assert_eq!(passed.len(), 1, "{contact}");
+        // Who wrote, about which lead, their words as written (typography untouched).
+        for shown in [
+            "Chloé Dubois, client de la demande [L-",
+            "  > Merci ! Mon numéro direct : 06 11 22 33 44",
+        ] {
+            assert!(
+                passed[0].contains(shown),
+                "{contact}: {shown:?} in {}",
+                passed[0]
+            );
+        }
     }
+    let shown = run(&world.env, &["lead", "show", &world.lead.to_string()]);
+    assert!(
+        stdout(&shown).contains("> Merci ! Mon numéro direct : 06 11 22 33 44"),
+        "{}",
+        stdout(&shown)
+    );
     assert!(
         world
             .mail_to("chloe@client.test", "error_answer")

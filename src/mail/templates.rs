@@ -49,6 +49,9 @@ pub enum Notification<'a> {
         who: &'a str,
         at: DateTime<Utc>,
     },
+    /// To the profile's contacts: the customer answered their acknowledgement (a phone
+    /// number, more details); `text` is what they wrote.
+    CustomerWrote { lead: &'a Lead, text: &'a str },
     /// The answer to STATUS: the lead, its deal, contacts, deadline and history.
     Status {
         lead: &'a Lead,
@@ -140,6 +143,7 @@ impl Notification<'_> {
             Self::Confirmation { .. } => "confirmation",
             Self::Status { .. } => "status",
             Self::ColleagueActed { .. } => "colleague_acted",
+            Self::CustomerWrote { .. } => "customer_wrote",
             Self::ErrorAnswer { .. } => "error_answer",
             Self::Information { .. } => "information",
             Self::CustomerDeclined { .. } => "customer_declined",
@@ -164,6 +168,7 @@ impl Notification<'_> {
             | Self::Confirmation { lead, .. }
             | Self::Status { lead, .. }
             | Self::ColleagueActed { lead, .. }
+            | Self::CustomerWrote { lead, .. }
             | Self::CustomerDeclined { lead }
             | Self::CustomerExpired { lead }
             | Self::ReferrerExpired { lead }
@@ -212,6 +217,10 @@ fn render_marked(notification: &Notification, locale: Locale) -> Result<Rendered
         Notification::Confirmation { .. } => (
             ConfirmationText { p: &page }.render(),
             ConfirmationHtml { p: &page }.render(),
+        ),
+        Notification::CustomerWrote { .. } => (
+            CustomerWroteText { p: &page }.render(),
+            CustomerWroteHtml { p: &page }.render(),
         ),
         Notification::ColleagueActed { .. } => (
             ColleagueActedText { p: &page }.render(),
@@ -304,6 +313,10 @@ fn subject(notification: &Notification, page: &Page) -> String {
             }
         }
         Notification::Status { .. } => pick(fr, "Lead status", "État de la demande"),
+        Notification::CustomerWrote { .. } => match fr {
+            false => format!("{who} wrote again"),
+            true => format!("{who} a écrit de nouveau"),
+        },
         Notification::ColleagueActed { .. } => match fr {
             false => format!("{} by {}", capitalized(&page.lead.state), page.colleague),
             true => format!("{} par {}", capitalized(&page.lead.state), page.colleague),
@@ -515,6 +528,9 @@ impl Page {
                     ..result.clone()
                 })
                 .collect();
+        }
+        if let Notification::CustomerWrote { text, .. } = notification {
+            page.written = theirs(text);
         }
         if let Notification::ColleagueActed { who, at, .. } = notification {
             page.colleague = theirs(who);
@@ -1047,6 +1063,8 @@ page_templates! {
     ConfirmationHtml => "confirmation.html",
     StatusText => "status.txt",
     ColleagueActedText => "colleague_acted.txt",
+    CustomerWroteText => "customer_wrote.txt",
+    CustomerWroteHtml => "customer_wrote.html",
     ColleagueActedHtml => "colleague_acted.html",
     StatusHtml => "status.html",
     ErrorAnswerText => "error_answer.txt",
@@ -1198,6 +1216,13 @@ mod tests {
                     command: CommandKind::Accept,
                     results,
                     next_step: "",
+                },
+            ),
+            (
+                "customer_wrote",
+                Notification::CustomerWrote {
+                    lead: fresh,
+                    text: "Best to call me on +33 6 98 76 54 32 after 2pm: thanks!",
                 },
             ),
             (

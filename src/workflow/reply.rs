@@ -366,16 +366,7 @@ async fn pass_to_contacts(
         let Some(recipient) = Recipient::contact(&contact, &config.bot) else {
             continue;
         };
-        let title = pick(
-            recipient.locale,
-            "The customer wrote again",
-            "Le client a écrit de nouveau",
-        );
-        let notification = Notification::Information {
-            lead: Some(lead.id),
-            title: &title,
-            body: text,
-        };
+        let notification = Notification::CustomerWrote { lead, text };
         notify::answer(tx, &config.bot, &recipient, &notification, None, now).await?;
     }
     Ok((
