@@ -280,6 +280,11 @@ async fn spoofed_replies_change_nothing_and_get_a_short_answer() {
         ("alice@contoso.test", "a été modifiée"),
         ("bob@fabrikam.test", "belongs to another partner"),
         ("marc@contoso.test", "les membres peuvent lire"),
+        (
+            "marc@contoso.test",
+            "Demandez à Alice Martin <alice@contoso.test> ou Paul Durand <paul@contoso.test> \
+             d'agir dessus",
+        ),
         ("mallory@evil.test", "not a partner contact"),
     ];
     for (who, words) in expectations {

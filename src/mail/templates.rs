@@ -41,6 +41,8 @@ pub enum Notification<'a> {
         /// What the contact should send next, ready to copy (WON: the registration form);
         /// empty when nothing is asked.
         next_step: &'a str,
+        /// A deal reviewer acted: the transcript speaks of the registration, not the lead.
+        for_reviewer: bool,
     },
     /// To the profile's other contacts: a colleague accepted, declined, won or lost the lead
     /// (its state says which), so two people never work one lead blindly.
@@ -423,6 +425,8 @@ struct Page {
     final_reminder: bool,
     results: Vec<CommandResult>,
     next_step: String,
+    /// The reader is a deal reviewer: registration status and reviewer commands.
+    reviewer: bool,
     history: Vec<HistoryLine>,
     /// The colleague who acted, and when.
     colleague: String,
@@ -496,6 +500,7 @@ impl Page {
             final_reminder: false,
             results: Vec::new(),
             next_step: String::new(),
+            reviewer: false,
             history: Vec::new(),
             colleague: String::new(),
             acted_at: String::new(),
@@ -517,10 +522,17 @@ impl Page {
             page.final_reminder = *reminder == Reminder::Final;
         }
         if let Notification::Confirmation {
-            results, next_step, ..
+            results,
+            next_step,
+            for_reviewer,
+            ..
         } = notification
         {
             page.next_step = next_step.to_string();
+            page.reviewer = *for_reviewer;
+            if let (true, Some(lead)) = (*for_reviewer, notification.lead()) {
+                page.lead.allowed_next = reviewer_commands(lead, fr);
+            }
             page.results = results
                 .iter()
                 .map(|result| CommandResult {
@@ -752,7 +764,8 @@ pub fn state_label(state: LeadState, fr: bool) -> &'static str {
     }
 }
 
-fn registration_label(status: RegistrationStatus, fr: bool) -> &'static str {
+/// A registration status as the reader says it.
+pub fn registration_label(status: RegistrationStatus, fr: bool) -> &'static str {
     match (status, fr) {
         (RegistrationStatus::Submitted, false) => "submitted",
         (RegistrationStatus::Submitted, true) => "soumis",
@@ -763,6 +776,21 @@ fn registration_label(status: RegistrationStatus, fr: bool) -> &'static str {
         (RegistrationStatus::Rejected, false) => "rejected",
         (RegistrationStatus::Rejected, true) => "rejeté",
     }
+}
+
+/// What a reviewer may still send: a verdict or a question while the registration waits.
+fn reviewer_commands(lead: &Lead, fr: bool) -> String {
+    let waiting = lead
+        .registration
+        .as_ref()
+        .is_some_and(|r| r.status == RegistrationStatus::Submitted);
+    if !waiting {
+        return String::new();
+    }
+    let language = if fr { Language::Fr } else { Language::En };
+    [CommandKind::Approve, CommandKind::Reject, CommandKind::Info]
+        .map(|kind| kind.word(language))
+        .join(", ")
 }
 
 /// Command words in the reader's language, from the grammar's own table (it reads both).
@@ -1216,6 +1244,17 @@ mod tests {
                     command: CommandKind::Accept,
                     results,
                     next_step: "",
+                    for_reviewer: false,
+                },
+            ),
+            (
+                "confirmation_reviewer",
+                Notification::Confirmation {
+                    lead: submitted,
+                    command: CommandKind::Approve,
+                    results: &results[..1],
+                    next_step: "",
+                    for_reviewer: true,
                 },
             ),
             (

@@ -8,7 +8,7 @@ use super::act::ActError;
 use crate::domain::command::{CommandKind, Language, ParsedCommand};
 use crate::domain::lifecycle::TransitionError;
 use crate::domain::{Lead, LeadState, Locale};
-use crate::mail::templates::{CommandResult, HistoryLine, state_label};
+use crate::mail::templates::{CommandResult, HistoryLine, registration_label, state_label};
 use crate::store::leads::EventRow;
 
 /// A message in both languages; answers pick the reader's.
@@ -75,21 +75,31 @@ pub(super) fn transcript(
     parsed: &ParsedCommand,
     lead: &Lead,
     changed: bool,
+    for_reviewer: bool,
     locale: Locale,
 ) -> Vec<CommandResult> {
-    let state = state_label(lead.state, locale == Locale::Fr);
-    let mut outcome = if changed {
-        pick(
+    let fr = locale == Locale::Fr;
+    let state = state_label(lead.state, fr);
+    let registration = lead
+        .registration
+        .as_ref()
+        .map(|r| registration_label(r.status, fr));
+    let mut outcome = match (changed, for_reviewer, registration) {
+        (true, true, Some(status)) => pick(
+            locale,
+            &format!("done: the deal registration is now {status}"),
+            &format!("c'est fait : l'enregistrement de l'affaire est maintenant {status}"),
+        ),
+        (true, _, _) => pick(
             locale,
             &format!("done: the lead is now {state}"),
             &format!("c'est fait : la demande est maintenant {state}"),
-        )
-    } else {
-        pick(
+        ),
+        (false, _, _) => pick(
             locale,
             &format!("nothing to change: the lead is {state}"),
             &format!("rien à changer : la demande est {state}"),
-        )
+        ),
     };
     let mut rows = Vec::new();
     for understood in &parsed.understood {

@@ -19,7 +19,7 @@ use super::notify::{self, REVIEWER_CONTACT_ID, Recipient};
 use crate::config::Config;
 use crate::domain::Locale;
 use crate::domain::command::{self, Command, CommandKind, Language, ParsedCommand, parse_command};
-use crate::domain::lifecycle::{Actor, allowed_next};
+use crate::domain::lifecycle::{Actor, TransitionError, allowed_next};
 use crate::domain::registration;
 use crate::domain::{EmailAddress, EventKind, Lead, LeadEvent, LeadId};
 use crate::mail::templates::Notification;
@@ -281,10 +281,12 @@ async fn act_on_lead(
                 )
                 .await?;
             }
+            let for_reviewer = matches!(actor, Actor::Reviewer { .. });
             let results = transcript(
                 &parsed,
                 &outcome.lead,
                 !outcome.changed_nothing(),
+                for_reviewer,
                 answerer.locale,
             );
             let next_step = registration_ask(answerer.config, kind, answerer.locale);
@@ -293,6 +295,7 @@ async fn act_on_lead(
                 command: kind,
                 results: &results,
                 next_step: &next_step,
+                for_reviewer,
             };
             answerer.send(tx, &notification).await?;
             Ok((
@@ -302,21 +305,23 @@ async fn act_on_lead(
         }
         Err(ActError::Store(error)) => Err(error.into()),
         Err(refusal) => {
-            let next = allowed_next(&leads::load(tx, lead_id).await?.unwrap_or(lead));
-            let next: Vec<&str> = next
-                .into_iter()
-                .map(|word| command_word(word, answerer.locale))
-                .collect();
             let mut problem = refusal_words(&refusal);
-            let (en, fr) = match next.is_empty() {
-                true => (
-                    ". The lead is closed: no command can change it now.".to_string(),
-                    ". La demande est close : plus aucune commande ne peut la changer.".to_string(),
-                ),
-                false => (
-                    format!(". Commands possible now: {}.", next.join(", ")),
-                    format!(". Commandes possibles maintenant : {}.", next.join(", ")),
-                ),
+            // A member hears who can act; anyone else what they can send now.
+            let (en, fr) = match refusal {
+                ActError::Refused(TransitionError::MemberCannotAct { .. }) => {
+                    who_can_act(tx, &lead.profile_id).await?
+                }
+                _ => {
+                    let now = leads::load(tx, lead_id).await?.unwrap_or(lead);
+                    let next: Vec<&str> = allowed_next(&now)
+                        .into_iter()
+                        .map(|word| command_word(word, answerer.locale))
+                        .collect();
+                    (
+                        format!(". Commands possible now: {}.", next.join(", ")),
+                        format!(". Commandes possibles maintenant : {}.", next.join(", ")),
+                    )
+                }
             };
             problem.en.push_str(&en);
             problem.fr.push_str(&fr);
@@ -325,6 +330,31 @@ async fn act_on_lead(
                 .await
         }
     }
+}
+
+/// A member told "no" hears who can act: the profile's contacts allowed to.
+async fn who_can_act(
+    tx: &mut PgConnection,
+    profile_id: &str,
+) -> Result<(String, String), IngestError> {
+    let names: Vec<String> = directory::profile_contacts(tx, profile_id)
+        .await?
+        .into_iter()
+        .filter(|contact| contact.role().may_act())
+        .map(|contact| format!("{} <{}>", contact.name, contact.email))
+        .collect();
+    if names.is_empty() {
+        return Ok((String::new(), String::new()));
+    }
+    let (last, rest) = names.split_last().unwrap_or((&names[0], &[]));
+    let list = |and: &str| match rest.is_empty() {
+        true => last.clone(),
+        false => format!("{} {and} {last}", rest.join(", ")),
+    };
+    Ok((
+        format!(". Ask {} to act on it.", list("or")),
+        format!(". Demandez à {} d'agir dessus.", list("ou")),
+    ))
 }
 
 /// A customer answering their acknowledgement (more details, a phone number): the lead
