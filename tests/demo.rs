@@ -5,25 +5,31 @@ mod support;
 
 use std::process::Command;
 
-#[test]
-fn the_demo_runs_the_whole_life_cycle_and_keeps_the_mail() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = std::env::var("LEADBOT_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+/// Runs `leadbot demo` in `dir` with only PATH and DATABASE_URL set; its standard output.
+fn run_demo(dir: &std::path::Path, database_url: &str) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_leadbot"))
         .arg("demo")
-        .current_dir(dir.path())
+        .current_dir(dir)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", server)
+        .env("DATABASE_URL", database_url)
         .output()
         .expect("run leadbot demo");
-    let text = String::from_utf8_lossy(&output.stdout);
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
         "{text}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    text
+}
+
+#[test]
+fn the_demo_runs_the_whole_life_cycle_and_keeps_the_mail() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = std::env::var("LEADBOT_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let text = run_demo(dir.path(), &server);
     for expected in [
         "now won",
         "now declined",
@@ -55,22 +61,9 @@ fn without_a_server_the_demo_runs_on_a_private_cluster_and_removes_it() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let output = Command::new(env!("CARGO_BIN_EXE_leadbot"))
-        .arg("demo")
-        .current_dir(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env(
-            "DATABASE_URL",
-            format!("postgres://postgres@127.0.0.1:{nothing_listens}/postgres"),
-        )
-        .output()
-        .expect("run leadbot demo");
-    let text = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{text}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+    let text = run_demo(
+        dir.path(),
+        &format!("postgres://postgres@127.0.0.1:{nothing_listens}/postgres"),
     );
     assert!(
         text.contains("now won"),

@@ -99,14 +99,19 @@ impl Locale {
         })
     }
 
-    /// `2 Dec 2026` / `2 déc. 2026`.
+    /// `2 Dec 2026` / `2 déc. 2026` (and `1er déc. 2026`).
     pub fn date(self, date: NaiveDate) -> String {
         let month = (date.month0()) as usize;
         let name = match self {
             Self::En => MONTHS_EN[month],
             Self::Fr => MONTHS_FR[month],
         };
-        format!("{} {name} {}", date.day(), date.year())
+        // French writes the first of the month as an ordinal: 1er déc.
+        let day = match (self, date.day()) {
+            (Self::Fr, 1) => "1er".to_owned(),
+            (_, day) => day.to_string(),
+        };
+        format!("{day} {name} {}", date.year())
     }
 
     /// `2 Dec 2026, 10:42 UTC` / `2 déc. 2026 à 10:42 UTC`.
@@ -266,6 +271,9 @@ mod tests {
         assert_eq!(Locale::Fr.date_time(at), "2 déc. 2026 à 10:42 UTC");
         let august = NaiveDate::from_ymd_opt(2027, 8, 15).unwrap();
         assert_eq!(Locale::Fr.date(august), "15 août 2027");
+        let first = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        assert_eq!(Locale::Fr.date(first), "1er nov. 2026");
+        assert_eq!(Locale::En.date(first), "1 Nov 2026");
     }
 
     #[test]

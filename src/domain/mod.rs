@@ -12,6 +12,7 @@ pub mod lifecycle;
 pub mod locale;
 pub mod money;
 pub mod registration;
+pub mod routing;
 pub mod stats;
 
 pub use address::EmailAddress;
