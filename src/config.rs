@@ -62,6 +62,10 @@ pub struct BotConfig {
     pub registration_solutions: Vec<String>,
     /// What a registration must carry for a reviewer (`English|français` labels).
     pub registration_fields: Vec<RegistrationField>,
+    /// The profile that takes requests no profile matches.
+    pub fallback_profile: Option<String>,
+    /// Without a fallback profile: the person told of requests no profile matches.
+    pub operator_address: Option<EmailAddress>,
     /// Folder for the file mail transport (demo, or no SMTP configured).
     pub outbox_dir: Option<PathBuf>,
     /// Error answers to one sender, per kind, per hour.
@@ -155,6 +159,8 @@ const KNOWN_KEYS: &[(&str, &[&str])] = &[
             "reviewers",
             "registration_solutions",
             "registration_fields",
+            "fallback_profile",
+            "operator_address",
             "outbox_dir",
             "error_answers_per_hour",
             "require_authentication",
@@ -403,6 +409,14 @@ impl Validator<'_> {
                     .map(|spec| RegistrationField::parse(spec))
                     .collect(),
             },
+            fallback_profile: self.text("bot.fallback_profile"),
+            operator_address: self
+                .text("bot.operator_address")
+                .map(|raw| {
+                    EmailAddress::parse(&raw)
+                        .map_err(|e| self.invalid("bot.operator_address", &raw, &e.to_string()))
+                })
+                .transpose()?,
             outbox_dir: self.text("bot.outbox_dir").map(PathBuf::from),
             error_answers_per_hour: self.number("bot.error_answers_per_hour", 3)?,
             require_authentication: self.number("bot.require_authentication", false)?,
@@ -715,6 +729,31 @@ mod tests {
         .unwrap();
         assert_eq!(from_env.bot.registration_fields[0].fr, "Postes");
         assert_eq!(from_env.bot.registration_fields[1].en, "Solution");
+    }
+
+    #[test]
+    fn unmatched_requests_go_to_a_fallback_profile_or_an_operator() {
+        let defaults = load(&minimal(), &[]).unwrap().bot;
+        assert_eq!(
+            (defaults.fallback_profile, defaults.operator_address),
+            (None, None)
+        );
+        let text = format!(
+            "{}fallback_profile = \"contoso-fr\"\noperator_address = \"ops@example.test\"\n",
+            minimal()
+        );
+        let bot = load(&text, &[]).unwrap().bot;
+        assert_eq!(bot.fallback_profile.as_deref(), Some("contoso-fr"));
+        assert_eq!(
+            bot.operator_address.map(|a| a.to_string()).as_deref(),
+            Some("ops@example.test")
+        );
+        let bad = load(&minimal(), &[("LEADBOT_BOT_OPERATOR_ADDRESS", "nobody")]).unwrap_err();
+        assert!(
+            bad.to_string()
+                .contains("`bot.operator_address` = \"nobody\" is invalid"),
+            "{bad}"
+        );
     }
 
     #[test]

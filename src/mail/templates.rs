@@ -51,6 +51,16 @@ pub enum Notification<'a> {
     /// To the profile's contacts: the customer answered their acknowledgement (a phone
     /// number, more details); `text` is what they wrote.
     CustomerWrote { lead: &'a Lead, text: &'a str },
+    /// "We received your request" for a request no profile matched yet: a person will
+    /// look at it.
+    RequestReceived { name: &'a str, need: &'a str },
+    /// To the operator: a request no profile matched, with why, to route by hand.
+    RequestUnmatched {
+        from: &'a str,
+        subject: &'a str,
+        need: &'a str,
+        reason: &'a str,
+    },
     /// The answer to STATUS: the lead, its deal, contacts, deadline and history.
     Status {
         lead: &'a Lead,
@@ -141,6 +151,8 @@ impl Notification<'_> {
             Self::Status { .. } => "status",
             Self::ColleagueActed { .. } => "colleague_acted",
             Self::CustomerWrote { .. } => "customer_wrote",
+            Self::RequestReceived { .. } => "request_received",
+            Self::RequestUnmatched { .. } => "request_unmatched",
             Self::ErrorAnswer { .. } => "error_answer",
             Self::Information { .. } => "information",
             Self::CustomerDeclined { .. } => "customer_declined",
@@ -158,7 +170,10 @@ impl Notification<'_> {
     /// The lead the mail is about, if any.
     pub fn lead(&self) -> Option<&Lead> {
         match self {
-            Self::ErrorAnswer { .. } | Self::Information { .. } => None,
+            Self::ErrorAnswer { .. }
+            | Self::Information { .. }
+            | Self::RequestReceived { .. }
+            | Self::RequestUnmatched { .. } => None,
             Self::NewLead { lead, .. }
             | Self::Acknowledgement { lead }
             | Self::Confirmation { lead, .. }
@@ -206,6 +221,14 @@ fn render_marked(notification: &Notification, locale: Locale) -> Result<Rendered
         Notification::Confirmation { .. } => (
             ConfirmationText { p: &page }.render(),
             ConfirmationHtml { p: &page }.render(),
+        ),
+        Notification::RequestReceived { .. } => (
+            RequestReceivedText { p: &page }.render(),
+            RequestReceivedHtml { p: &page }.render(),
+        ),
+        Notification::RequestUnmatched { .. } => (
+            RequestUnmatchedText { p: &page }.render(),
+            RequestUnmatchedHtml { p: &page }.render(),
         ),
         Notification::CustomerWrote { .. } => (
             CustomerWroteText { p: &page }.render(),
@@ -295,6 +318,16 @@ fn subject(notification: &Notification, page: &Page) -> String {
             }
         }
         Notification::Status { .. } => pick(fr, "Lead status", "État de la demande"),
+        Notification::RequestReceived { .. } => pick(
+            fr,
+            "We received your request",
+            "Nous avons bien reçu votre demande",
+        ),
+        Notification::RequestUnmatched { .. } => pick(
+            fr,
+            "A request no profile matches",
+            "Une demande qu'aucun profil ne couvre",
+        ),
         Notification::CustomerWrote { .. } => match fr {
             false => format!("{who} wrote again"),
             true => format!("{who} a écrit de nouveau"),
@@ -516,6 +549,22 @@ impl Page {
                     ..result.clone()
                 })
                 .collect();
+        }
+        if let Notification::RequestReceived { name, need } = notification {
+            page.colleague = theirs(name);
+            page.written = theirs(need);
+        }
+        if let Notification::RequestUnmatched {
+            from,
+            subject,
+            need,
+            reason,
+        } = notification
+        {
+            page.colleague = theirs(from);
+            page.problem = reason.to_string();
+            page.example = theirs(subject);
+            page.written = theirs(need);
         }
         if let Notification::CustomerWrote { text, .. } = notification {
             page.written = theirs(text);
@@ -869,6 +918,10 @@ page_templates! {
     StatusText => "status.txt",
     ColleagueActedText => "colleague_acted.txt",
     CustomerWroteText => "customer_wrote.txt",
+    RequestReceivedText => "request_received.txt",
+    RequestReceivedHtml => "request_received.html",
+    RequestUnmatchedText => "request_unmatched.txt",
+    RequestUnmatchedHtml => "request_unmatched.html",
     CustomerWroteHtml => "customer_wrote.html",
     ColleagueActedHtml => "colleague_acted.html",
     StatusHtml => "status.html",

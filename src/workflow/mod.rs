@@ -15,3 +15,4 @@ pub mod outbox;
 pub mod reply;
 pub mod routing;
 pub mod scheduler;
+mod unmatched;
