@@ -562,7 +562,8 @@ impl Page {
         } = notification
         {
             page.colleague = theirs(from);
-            page.problem = reason.to_string();
+            // Routing's diagnostic, in English for whoever runs leadbot: kept as it is.
+            page.problem = theirs(reason);
             page.example = theirs(subject);
             page.written = theirs(need);
         }
@@ -1338,6 +1339,47 @@ mod tests {
         }
         found.dedup();
         assert!(found.is_empty(), "English in French mail: {found:?}");
+    }
+
+    /// Mail about no lead (yet), in both languages.
+    fn leadless_notifications() -> Vec<(&'static str, Notification<'static>)> {
+        vec![
+            (
+                "request_received",
+                Notification::RequestReceived {
+                    name: "Chloé Dubois",
+                    need: "Nous cherchons un partenaire pour migrer nos serveurs.",
+                },
+            ),
+            (
+                "request_unmatched",
+                Notification::RequestUnmatched {
+                    from: "chloe@client.test",
+                    subject: "Migration : serveurs",
+                    need: "Nous cherchons un partenaire pour migrer nos serveurs.",
+                    reason: "no profile matches the request's region, keywords or company size",
+                },
+            ),
+        ]
+    }
+
+    #[test]
+    fn mail_about_no_lead_in_both_languages() {
+        use super::super::typography::own_text;
+        for (name, notification) in leadless_notifications() {
+            for locale in [Locale::En, Locale::Fr] {
+                let rendered = render(&notification, locale).unwrap();
+                assert!(!rendered.subject.contains("[L-"), "{}", rendered.subject);
+                let shown = format!(
+                    "Subject: {}\n\n----- text -----\n{}\n----- html -----\n{}",
+                    rendered.subject, rendered.text, rendered.html
+                );
+                insta::assert_snapshot!(format!("{name}_{}", locale.as_str()), shown);
+            }
+            let marked = render_marked(&notification, Locale::Fr).unwrap();
+            let own = own_text(&marked.text);
+            assert!(own.contains("Bonjour"), "{own}");
+        }
     }
 
     #[test]
