@@ -347,3 +347,100 @@ pub(super) fn shorten_lines(text: &str, max: usize) -> String {
         lines.join("\n")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::domain::command::parse_command;
+    use crate::domain::{Customer, Deal, LeadId, LeadKind, Money};
+
+    fn at(day: u32, hour: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0).unwrap()
+    }
+
+    fn lead(id: i64, state: LeadState, customer: Customer) -> Lead {
+        Lead {
+            id: LeadId(id),
+            kind: LeadKind::CustomerInquiry,
+            state,
+            partner_id: "contoso".into(),
+            profile_id: "contoso-fr".into(),
+            customer,
+            need: "Teams".into(),
+            hot_until: None,
+            favorite: false,
+            deal: Deal::default(),
+            decline: None,
+            contacts: vec![],
+            referrer: None,
+            registration: None,
+            received_at: at(2, 9),
+            expires_at: at(16, 9),
+            first_response_at: None,
+            closed_at: None,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn the_transcript_echoes_the_contacts_own_lines_in_their_language() {
+        let parsed = parse_command("ACCEPT\nValeur: 25k EUR\nDélai : T1 2027").expect("a command");
+        let accepted = lead(1042, LeadState::Accepted, Customer::default());
+        let rows = transcript(&parsed, &accepted, true, false, Locale::Fr);
+        let shown: Vec<(&str, &str)> = rows
+            .iter()
+            .map(|r| (r.command.as_str(), r.result.as_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("ACCEPT", "c'est fait : la demande est maintenant acceptée"),
+                ("Valeur: 25k EUR", "→ 25\u{202f}000,00\u{a0}€"),
+                ("Délai : T1 2027", "→ T1 2027"),
+            ]
+        );
+        let parsed = parse_command("DECLINE not for us").expect("a command");
+        let declined = lead(1042, LeadState::Declined, Customer::default());
+        let rows = transcript(&parsed, &declined, true, false, Locale::En);
+        assert_eq!(
+            rows[0].result,
+            "done: the lead is now declined; reason understood: 7. Other"
+        );
+    }
+
+    #[test]
+    fn list_gives_one_name_per_lead_its_state_value_hot_flag_and_deadline() {
+        let company = Customer {
+            name: Some("Chloé Dubois".into()),
+            company: Some("Fabrikam SA".into()),
+            ..Customer::default()
+        };
+        let person = Customer {
+            name: Some("Jean Roy".into()),
+            ..Customer::default()
+        };
+        let address = Customer {
+            email: Some("x@client.test".into()),
+            ..Customer::default()
+        };
+        let mut hot = lead(1, LeadState::Received, company);
+        hot.hot_until = Some(at(5, 9));
+        let mut valued = lead(2, LeadState::Accepted, person);
+        valued.deal.value = Some(Money {
+            amount: "12500".parse().unwrap(),
+            currency: "EUR".into(),
+        });
+        let closed = lead(3, LeadState::Expired, address);
+        let list = list_body(&[hot, valued, closed], Locale::Fr, at(3, 9));
+        for line in [
+            "  L-1 🔥 Fabrikam SA — reçue · expire le 16 nov. 2026 à 09:00 UTC",
+            "  L-2 Jean Roy — acceptée · 12\u{202f}500,00\u{a0}€",
+            "  L-3 x@client.test — expirée",
+        ] {
+            assert!(list.contains(line), "{line:?} in\n{list}");
+        }
+        assert!(!list.contains("received") && !list.contains("accepted"));
+    }
+}
