@@ -58,6 +58,8 @@ pub struct BotConfig {
     pub default_locale: Locale,
     /// Where deal registrations go for review.
     pub reviewers: Vec<EmailAddress>,
+    /// The language the reviewers read (default: `default_locale`).
+    pub reviewer_locale: Locale,
     /// Solutions eligible for deal registration after WON; empty = every won deal.
     pub registration_solutions: Vec<String>,
     /// What a registration must carry for a reviewer (`English|français` labels).
@@ -157,6 +159,7 @@ const KNOWN_KEYS: &[(&str, &[&str])] = &[
             "staff_domains",
             "default_locale",
             "reviewers",
+            "reviewer_locale",
             "registration_solutions",
             "registration_fields",
             "fallback_profile",
@@ -390,6 +393,10 @@ impl Validator<'_> {
                 .map(|d| d.trim().trim_start_matches('@').to_lowercase())
                 .collect(),
             default_locale: self.locale("bot.default_locale")?,
+            reviewer_locale: match self.text("bot.reviewer_locale") {
+                Some(_) => self.locale("bot.reviewer_locale")?,
+                None => self.locale("bot.default_locale")?,
+            },
             reviewers: self
                 .list("bot.reviewers")
                 .iter()
@@ -738,11 +745,15 @@ mod tests {
             (defaults.fallback_profile, defaults.operator_address),
             (None, None)
         );
+        assert_eq!(defaults.reviewer_locale, defaults.default_locale);
         let text = format!(
             "{}fallback_profile = \"contoso-fr\"\noperator_address = \"ops@example.test\"\n",
             minimal()
         );
-        let bot = load(&text, &[]).unwrap().bot;
+        let bot = load(&text, &[("LEADBOT_BOT_REVIEWER_LOCALE", "fr")])
+            .unwrap()
+            .bot;
+        assert_eq!(bot.reviewer_locale, Locale::Fr);
         assert_eq!(bot.fallback_profile.as_deref(), Some("contoso-fr"));
         assert_eq!(
             bot.operator_address.map(|a| a.to_string()).as_deref(),

@@ -147,7 +147,7 @@ pub async fn notices(
                 for reviewer in &bot.reviewers {
                     let recipient = Recipient {
                         email: reviewer.clone(),
-                        locale: bot.default_locale,
+                        locale: bot.reviewer_locale,
                         contact_id: Some(REVIEWER_CONTACT_ID),
                     };
                     let reply_to = reply_address(bot, lead.id, &recipient);

@@ -91,7 +91,8 @@ pub(super) async fn handle(
         Sender::Contact(contact) => {
             Locale::parse(&contact.locale).unwrap_or(config.bot.default_locale)
         }
-        _ => config.bot.default_locale,
+        Sender::Reviewer => config.bot.reviewer_locale,
+        Sender::Stranger => config.bot.default_locale,
     };
     let answerer = Answerer {
         config,
