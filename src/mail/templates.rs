@@ -818,10 +818,7 @@ fn reviewer_commands(lead: &Lead, fr: bool) -> String {
 /// Command words in the reader's language, from the grammar's own table (it reads both).
 fn command_word(word: &'static str, fr: bool) -> &'static str {
     let language = if fr { Language::Fr } else { Language::En };
-    CommandKind::ALL
-        .iter()
-        .find(|kind| kind.word(Language::En) == word)
-        .map_or(word, |kind| kind.word(language))
+    CommandKind::from_english(word).map_or(word, |kind| kind.word(language))
 }
 
 /// The ACCEPT reply a contact can copy or open: the command, the deal name when the

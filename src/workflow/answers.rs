@@ -46,10 +46,7 @@ pub(super) fn language(locale: Locale) -> Language {
 
 /// A command word (as the life cycle names it, in English) in the reader's language.
 pub(super) fn command_word(english: &str, locale: Locale) -> &'static str {
-    CommandKind::ALL
-        .iter()
-        .find(|kind| kind.word(Language::En) == english)
-        .map_or("", |kind| kind.word(language(locale)))
+    CommandKind::from_english(english).map_or("", |kind| kind.word(language(locale)))
 }
 
 /// Who acted, as the reader says it: people by name, the scheduler as leadbot's deadline.

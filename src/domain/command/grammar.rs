@@ -7,6 +7,14 @@ use super::text::{fold, is_blank, is_quoted, trim_separators};
 use super::{CommandKind, Language, LeadId};
 
 impl CommandKind {
+    /// The command the life cycle names by its English word (`Action::name`, `allowed_next`).
+    pub fn from_english(word: &str) -> Option<CommandKind> {
+        CommandKind::ALL
+            .iter()
+            .copied()
+            .find(|kind| kind.word(Language::En) == word)
+    }
+
     /// The word to write, as shown in examples and help.
     pub fn word(self, language: Language) -> &'static str {
         use CommandKind::*;
