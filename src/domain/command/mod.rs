@@ -16,11 +16,11 @@
 //! Pure, panic-free and linear in the length of the text: hand-written line matching, no
 //! regex. Only the few lines before the command are looked at for greetings.
 //!
-//! Where things live: [`grammar`] finds the command line (the command words in both
-//! languages, lead tags, near misses); [`fields`] splits the `Field: value` lines and knows
-//! each field's labels; [`reader`] builds each command from its block and checks it;
-//! [`decline`] reads a decline reason in the partner's own words; [`contact`] reads a
-//! customer contact; [`messages`] holds what the person reads back: errors, examples, help.
+//! Where things live: `grammar` finds the command line (the command words in both
+//! languages, lead tags, near misses); `fields` splits the `Field: value` lines and knows
+//! each field's labels; `reader` builds each command from its block and checks it;
+//! `decline` reads a decline reason in the partner's own words; `contact` reads a
+//! customer contact; `messages` holds what the person reads back: errors, examples, help.
 
 mod contact;
 mod decline;
