@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::TimeDelta;
 
+use crate::domain::registration::{self, RegistrationField};
 use crate::domain::{EmailAddress, Locale};
 
 /// A value that must never reach a log: Debug and Display print `***`.
@@ -57,8 +58,16 @@ pub struct BotConfig {
     pub default_locale: Locale,
     /// Where deal registrations go for review.
     pub reviewers: Vec<EmailAddress>,
+    /// The language the reviewers read (default: `default_locale`).
+    pub reviewer_locale: Locale,
     /// Solutions eligible for deal registration after WON; empty = every won deal.
     pub registration_solutions: Vec<String>,
+    /// What a registration must carry for a reviewer (`English|français` labels).
+    pub registration_fields: Vec<RegistrationField>,
+    /// The profile that takes requests no profile matches.
+    pub fallback_profile: Option<String>,
+    /// Without a fallback profile: the person told of requests no profile matches.
+    pub operator_address: Option<EmailAddress>,
     /// Folder for the file mail transport (demo, or no SMTP configured).
     pub outbox_dir: Option<PathBuf>,
     /// Error answers to one sender, per kind, per hour.
@@ -159,7 +168,11 @@ const KNOWN_KEYS: &[(&str, &[&str])] = &[
             "staff_domains",
             "default_locale",
             "reviewers",
+            "reviewer_locale",
             "registration_solutions",
+            "registration_fields",
+            "fallback_profile",
+            "operator_address",
             "outbox_dir",
             "error_answers_per_hour",
             "require_authentication",
@@ -392,6 +405,10 @@ impl Validator<'_> {
                 .map(|d| d.trim().trim_start_matches('@').to_lowercase())
                 .collect(),
             default_locale: self.locale("bot.default_locale")?,
+            reviewer_locale: match self.text("bot.reviewer_locale") {
+                Some(_) => self.locale("bot.reviewer_locale")?,
+                None => self.locale("bot.default_locale")?,
+            },
             reviewers: self
                 .list("bot.reviewers")
                 .iter()
@@ -401,6 +418,24 @@ impl Validator<'_> {
                 })
                 .collect::<Result<_, _>>()?,
             registration_solutions: self.list("bot.registration_solutions"),
+            registration_fields: match self.list("bot.registration_fields") {
+                listed if listed.is_empty() => registration::DEFAULT_FIELDS
+                    .iter()
+                    .map(|spec| RegistrationField::parse(spec))
+                    .collect(),
+                listed => listed
+                    .iter()
+                    .map(|spec| RegistrationField::parse(spec))
+                    .collect(),
+            },
+            fallback_profile: self.text("bot.fallback_profile"),
+            operator_address: self
+                .text("bot.operator_address")
+                .map(|raw| {
+                    EmailAddress::parse(&raw)
+                        .map_err(|e| self.invalid("bot.operator_address", &raw, &e.to_string()))
+                })
+                .transpose()?,
             outbox_dir: self.text("bot.outbox_dir").map(PathBuf::from),
             error_answers_per_hour: self.number("bot.error_answers_per_hour", 3)?,
             require_authentication: self.number("bot.require_authentication", false)?,
@@ -686,6 +721,65 @@ mod tests {
         assert_eq!(config.schedule.expiry, TimeDelta::days(7));
         assert_eq!(config.bot.staff_domains, ["a.test", "b.test"]);
         assert_eq!(config.database_url.expose(), "postgres://127.0.0.1/other");
+    }
+
+    #[test]
+    fn registration_fields_are_configured_in_both_languages() {
+        let defaults = load(&minimal(), &[]).unwrap().bot.registration_fields;
+        assert_eq!(defaults.len(), 4);
+        assert_eq!(defaults[2].en, "Final value");
+        assert_eq!(defaults[2].fr, "Valeur finale");
+        let text = format!(
+            "{}registration_fields = [\"Solution\", \"Tenant ID|ID du tenant\"]\n",
+            minimal()
+        );
+        let fields = load(&text, &[]).unwrap().bot.registration_fields;
+        assert_eq!(
+            fields,
+            [
+                RegistrationField::parse("Solution"),
+                RegistrationField {
+                    en: "Tenant ID".into(),
+                    fr: "ID du tenant".into()
+                }
+            ]
+        );
+        let from_env = load(
+            &minimal(),
+            &[("LEADBOT_BOT_REGISTRATION_FIELDS", "Seats|Postes, Solution")],
+        )
+        .unwrap();
+        assert_eq!(from_env.bot.registration_fields[0].fr, "Postes");
+        assert_eq!(from_env.bot.registration_fields[1].en, "Solution");
+    }
+
+    #[test]
+    fn unmatched_requests_go_to_a_fallback_profile_or_an_operator() {
+        let defaults = load(&minimal(), &[]).unwrap().bot;
+        assert_eq!(
+            (defaults.fallback_profile, defaults.operator_address),
+            (None, None)
+        );
+        assert_eq!(defaults.reviewer_locale, defaults.default_locale);
+        let text = format!(
+            "{}fallback_profile = \"contoso-fr\"\noperator_address = \"ops@example.test\"\n",
+            minimal()
+        );
+        let bot = load(&text, &[("LEADBOT_BOT_REVIEWER_LOCALE", "fr")])
+            .unwrap()
+            .bot;
+        assert_eq!(bot.reviewer_locale, Locale::Fr);
+        assert_eq!(bot.fallback_profile.as_deref(), Some("contoso-fr"));
+        assert_eq!(
+            bot.operator_address.map(|a| a.to_string()).as_deref(),
+            Some("ops@example.test")
+        );
+        let bad = load(&minimal(), &[("LEADBOT_BOT_OPERATOR_ADDRESS", "nobody")]).unwrap_err();
+        assert!(
+            bad.to_string()
+                .contains("`bot.operator_address` = \"nobody\" is invalid"),
+            "{bad}"
+        );
     }
 
     #[test]

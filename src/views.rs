@@ -176,6 +176,12 @@ pub fn lead_text(lead: &Lead, events: &[EventRow], now: DateTime<Utc>) -> String
             event.kind,
             event.actor
         ));
+        // What the customer wrote again is part of the lead's story: show it, quoted.
+        if let Some(text) = event.data.get("text").and_then(|t| t.as_str()) {
+            for said in text.lines() {
+                out.push_str(&format!("      > {said}\n"));
+            }
+        }
     }
     out
 }

@@ -28,8 +28,13 @@ fn header(raw: &[u8], name: &str) -> Option<String> {
     None
 }
 
+/// Whether the mail, decoded as a reader sees it (subject and text, whatever the transfer
+/// encoding), contains `needle`.
 fn contains(raw: &[u8], needle: &str) -> bool {
-    String::from_utf8_lossy(raw).contains(needle)
+    let Ok(mail) = leadbot::mail::parse(raw) else {
+        return String::from_utf8_lossy(raw).contains(needle);
+    };
+    mail.subject.contains(needle) || mail.text.contains(needle)
 }
 
 async fn ready() -> (TestDb, MailStack) {
@@ -104,12 +109,12 @@ async fn the_whole_loop_over_real_servers() {
             ALICE,
             PASSWORD,
             "INBOX",
-            |m| contains(m, "25,000.00 EUR"),
+            |m| contains(m, "25\u{202f}000,00\u{a0}€"),
             Duration::from_secs(20),
         )
         .await;
     assert!(
-        contains(&confirmation, "accepted"),
+        contains(&confirmation, "la demande est maintenant acceptée"),
         "the transcript shows the new state"
     );
     assert_eq!(lead_state(&db).await.as_deref(), Some("accepted"));

@@ -267,3 +267,75 @@ async fn oversized_deeply_nested_and_nul_filled_mail_is_kept_with_a_reason() {
         );
     }
 }
+
+async fn outbox_to(db: &TestDb, template: &str) -> Vec<(String, String)> {
+    sqlx::query_as("SELECT recipient, text_body FROM outbox WHERE template = $1 ORDER BY id")
+        .bind(template)
+        .fetch_all(&db.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_request_no_profile_matches_is_acknowledged_and_put_before_the_operator() {
+    let db = TestDb::new().await;
+    seed_directory(&db.pool).await;
+    let mut env = db.env();
+    env.push((
+        "LEADBOT_BOT_OPERATOR_ADDRESS".into(),
+        "ops@example.test".into(),
+    ));
+    for n in 0..4 {
+        let raw = rfi(
+            &format!("lost-{n}@client.test"),
+            "sales@leads.example.test",
+            "Bonjour,\r\nNous cherchons un partenaire pour migrer nos serveurs.\r\n",
+        );
+        let output = deliver(&env, &raw);
+        assert!(output.status.success(), "{output:?}");
+    }
+    assert!(leads_json(&db).await.is_empty(), "no profile, no lead");
+    let acknowledged = outbox_to(&db, "request_received").await;
+    assert_eq!(
+        acknowledged.len(),
+        3,
+        "at most three acknowledgements an hour to one sender"
+    );
+    assert_eq!(acknowledged[0].0, "chloe@client.test");
+    assert!(
+        acknowledged[0]
+            .1
+            .contains("une personne de notre équipe l'examine"),
+        "{}",
+        acknowledged[0].1
+    );
+    let operator = outbox_to(&db, "request_unmatched").await;
+    assert_eq!(operator.len(), 4, "the operator hears of every one");
+    assert_eq!(operator[0].0, "ops@example.test");
+    assert!(
+        operator[0].1.contains("migrer nos serveurs"),
+        "{}",
+        operator[0].1
+    );
+    let listed = leadbot(&env, &["inbound", "list", "--quarantined", "--json"]);
+    let listed: Vec<serde_json::Value> = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(listed.len(), 4, "kept for reprocessing once a profile fits");
+}
+
+#[tokio::test]
+async fn a_request_no_profile_matches_goes_to_the_fallback_profile() {
+    let db = TestDb::new().await;
+    seed_directory(&db.pool).await;
+    let mut env = db.env();
+    env.push(("LEADBOT_BOT_FALLBACK_PROFILE".into(), "contoso-fr".into()));
+    let raw = rfi(
+        "lost@client.test",
+        "sales@leads.example.test",
+        "Bonjour,\r\nNous cherchons un partenaire pour migrer nos serveurs.\r\n",
+    );
+    assert!(deliver(&env, &raw).status.success());
+    let leads = leads_json(&db).await;
+    assert_eq!(leads.len(), 1);
+    assert_eq!(leads[0]["profile"], "contoso-fr");
+    assert_eq!(outbox_to(&db, "acknowledgement").await.len(), 1);
+}

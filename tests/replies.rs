@@ -129,9 +129,17 @@ async fn a_french_accept_is_applied_echoed_and_its_quoted_history_never_runs() {
     assert_eq!(lead["deal"]["currency"], "EUR");
 
     let confirmation = &world.mail_to("alice@contoso.test", "confirmation").await[0];
-    assert!(confirmation.contains("12,500.00 EUR"), "{confirmation}");
+    // Alice reads French: her own lines echoed as she wrote them, the amount the French way.
     assert!(
-        confirmation.contains("accepted") || confirmation.contains("accept"),
+        confirmation.contains("> Nom de l'affaire : Teams"),
+        "{confirmation}"
+    );
+    assert!(
+        confirmation.contains("→ 12\u{202f}500,00\u{a0}€"),
+        "{confirmation}"
+    );
+    assert!(
+        confirmation.contains("la demande est maintenant acceptée"),
         "{confirmation}"
     );
     let threaded: Option<String> =
@@ -272,6 +280,11 @@ async fn spoofed_replies_change_nothing_and_get_a_short_answer() {
         ("alice@contoso.test", "a été modifiée"),
         ("bob@fabrikam.test", "belongs to another partner"),
         ("marc@contoso.test", "les membres peuvent lire"),
+        (
+            "marc@contoso.test",
+            "Demandez à Alice Martin <alice@contoso.test> ou Paul Durand <paul@contoso.test> \
+             d'agir dessus",
+        ),
         ("mallory@evil.test", "not a partner contact"),
     ];
     for (who, words) in expectations {
@@ -389,12 +402,40 @@ async fn the_whole_life_cycle_by_mail_with_deal_registration() {
         None,
         "WON\r\n",
     );
+    // WON asks, in Alice's French, for what the reviewers need.
+    let won = world.mail_to("alice@contoso.test", "confirmation").await;
+    let won = won.last().unwrap();
+    assert!(
+        won.contains("ENREGISTRER\nSolution\u{a0}:\nID de l'organisation du client\u{a0}:"),
+        "{won}"
+    );
+    // A registration without those fields, or unreadable, is refused with every gap named.
     world.reply(
         "l6@contoso.test",
         "alice@contoso.test",
         &alice_to,
         None,
-        "REGISTER\r\nSolution: Teams Phone\r\nSeats: 200\r\n",
+        "REGISTER\r\nSolution: Teams Phone\r\nFinal value: lots\r\n",
+    );
+    let refused = world.mail_to("alice@contoso.test", "error_answer").await;
+    let refused = refused
+        .last()
+        .expect("an answer to the incomplete registration");
+    for gap in [
+        "l'enregistrement est incomplet",
+        "ID de l'organisation du client\u{a0}:\u{a0}\u{bb} manque",
+        "Valeur finale\u{a0}: \u{ab}\u{a0}lots\u{a0}\u{bb} ne contient pas de nombre",
+        "Date de clôture",
+    ] {
+        assert!(refused.contains(gap), "{gap:?} in {refused}");
+    }
+    world.reply(
+        "l6b@contoso.test",
+        "alice@contoso.test",
+        &alice_to,
+        None,
+        "REGISTER\r\nSolution: Teams Phone\r\nCustomer organisation ID: FAB-42\r\n\
+         Final value: 38,500 EUR\r\nClose date: 2027-03-31\r\n",
     );
     assert_eq!(world.state().await, "won");
 
@@ -478,7 +519,10 @@ async fn an_outlook_html_only_french_reply_keeps_its_lines() {
     assert!(deliver(&world.env, raw.as_bytes()).status.success());
     assert_eq!(world.state().await, "accepted");
     let confirmation = &world.mail_to("alice@contoso.test", "confirmation").await[0];
-    assert!(confirmation.contains("25,000.00 EUR"), "{confirmation}");
+    assert!(
+        confirmation.contains("→ 25\u{202f}000,00\u{a0}€"),
+        "{confirmation}"
+    );
 }
 
 #[tokio::test]
@@ -601,12 +645,26 @@ async fn a_customer_answering_the_acknowledgement_reaches_the_contacts() {
         "paul@contoso.test",
         "marc@contoso.test",
     ] {
-        let passed = world.mail_to(contact, "information").await;
-        assert!(
-            passed.iter().any(|m| m.contains("06 11 22 33 44")),
-            "{contact}: {passed:?}"
-        );
+        let passed = world.mail_to(contact, "customer_wrote").await;
+        assert_eq!(passed.len(), 1, "{contact}");
+        // Who wrote, about which lead, their words as written (typography untouched).
+        for shown in [
+            "Chloé Dubois, client de la demande [L-",
+            "  > Merci ! Mon numéro direct : 06 11 22 33 44",
+        ] {
+            assert!(
+                passed[0].contains(shown),
+                "{contact}: {shown:?} in {}",
+                passed[0]
+            );
+        }
     }
+    let shown = run(&world.env, &["lead", "show", &world.lead.to_string()]);
+    assert!(
+        stdout(&shown).contains("> Merci ! Mon numéro direct : 06 11 22 33 44"),
+        "{}",
+        stdout(&shown)
+    );
     assert!(
         world
             .mail_to("chloe@client.test", "error_answer")
@@ -693,5 +751,90 @@ async fn a_contacts_fresh_mail_with_a_command_is_answered_not_made_a_lead() {
     assert!(
         refused.iter().any(|a| a.contains("another partner")),
         "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn when_one_contact_accepts_the_profiles_other_contacts_are_told_who_and_when() {
+    let world = World::new().await;
+    let (alice_to, alice_mid) = world.notification("new_lead", "alice@contoso.test").await;
+    world.reply(
+        "a@contoso.test",
+        "Alice Martin <alice@contoso.test>",
+        &alice_to,
+        Some(&alice_mid),
+        "ACCEPTER\r\n",
+    );
+    assert_eq!(world.state().await, "accepted");
+    for colleague in ["paul@contoso.test", "marc@contoso.test"] {
+        let notices = world.mail_to(colleague, "colleague_acted").await;
+        assert_eq!(notices.len(), 1, "{colleague}");
+        assert!(
+            notices[0].contains("Alice Martin a accepté la demande"),
+            "{}",
+            notices[0]
+        );
+        assert!(notices[0].contains("s'en occupe"), "{}", notices[0]);
+    }
+    assert!(
+        world
+            .mail_to("alice@contoso.test", "colleague_acted")
+            .await
+            .is_empty(),
+        "the contact who acted gets the transcript, not a notice"
+    );
+}
+
+#[tokio::test]
+async fn status_shows_members_the_lead_and_its_history_and_refuses_strangers() {
+    let world = World::new().await;
+    let (alice_to, alice_mid) = world.notification("new_lead", "alice@contoso.test").await;
+    world.reply(
+        "a@contoso.test",
+        "Alice Martin <alice@contoso.test>",
+        &alice_to,
+        Some(&alice_mid),
+        "ACCEPTER\r\nValeur : 12 500 €\r\n",
+    );
+    let (marc_to, marc_mid) = world.notification("new_lead", "marc@contoso.test").await;
+    world.reply(
+        "m@contoso.test",
+        "Marc Petit <marc@contoso.test>",
+        &marc_to,
+        Some(&marc_mid),
+        "STATUT\r\n",
+    );
+    let status = &world.mail_to("marc@contoso.test", "status").await[0];
+    for shown in [
+        "Demande [L-",
+        "acceptée",
+        "Chloé Dubois",
+        "Valeur\u{a0}: 12\u{202f}500,00\u{a0}€",
+        "Historique\u{a0}:",
+        "reçue",
+        "acceptée — Alice Martin <alice@contoso.test>",
+    ] {
+        assert!(status.contains(shown), "{shown:?} in {status}");
+    }
+
+    world.reply(
+        "s@elsewhere.test",
+        "someone@elsewhere.test",
+        "leads@leads.example.test",
+        None,
+        &format!("STATUS L-{}\r\n", world.lead),
+    );
+    assert!(
+        world
+            .mail_to("someone@elsewhere.test", "status")
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        world
+            .mail_to("someone@elsewhere.test", "error_answer")
+            .await
+            .len(),
+        1
     );
 }

@@ -11,6 +11,7 @@ pub mod lead;
 pub mod lifecycle;
 pub mod locale;
 pub mod money;
+pub mod registration;
 pub mod routing;
 pub mod stats;
 

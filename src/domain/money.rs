@@ -53,6 +53,55 @@ pub enum MoneyError {
     NoCurrency { written: String },
 }
 
+impl MoneyError {
+    /// The same refusal for a French reader (Display is the English text).
+    pub fn message_fr(&self) -> String {
+        match self {
+            Self::Empty => {
+                "aucun montant n'est donné : écrivez un nombre et une devise, par exemple \
+                 25 000 EUR"
+                    .into()
+            }
+            Self::NoNumber { written } => {
+                format!("`{written}` ne contient pas de nombre : écrivez par exemple 25 000 EUR")
+            }
+            Self::SeveralNumbers { written } => format!(
+                "`{written}` contient plusieurs nombres : écrivez un seul montant (pas de \
+                 fourchette), par exemple 25 000 EUR"
+            ),
+            Self::Negative { written } => format!(
+                "`{written}` est négatif : la valeur d'une affaire doit être supérieure à zéro"
+            ),
+            Self::Zero { written } => format!(
+                "`{written}` vaut zéro : la valeur d'une affaire doit être supérieure à zéro"
+            ),
+            Self::TooLarge { written } => {
+                format!("`{written}` dépasse 1 000 000 000 000 : vérifiez le nombre de zéros")
+            }
+            Self::BadNumber { written, number } => format!(
+                "`{number}` dans `{written}` n'est pas un nombre lisible : groupez les milliers \
+                 par trois, par exemple 1 250 000,00"
+            ),
+            Self::Unexpected { written, found } => format!(
+                "`{written}` contient `{found}`, qui ne fait pas partie d'un montant : écrivez \
+                 par exemple 25 000 EUR"
+            ),
+            Self::UnknownCurrency { written, word } => format!(
+                "`{word}` dans `{written}` n'est pas une devise : utilisez un code à trois \
+                 lettres (EUR, USD, GBP, CHF) ou €, $, £"
+            ),
+            Self::TwoCurrencies {
+                written,
+                first,
+                second,
+            } => format!("`{written}` nomme deux devises ({first} et {second}) : gardez-en une"),
+            Self::NoCurrency { written } => {
+                format!("`{written}` n'a pas de devise : ajoutez-en une, par exemple {written} EUR")
+            }
+        }
+    }
+}
+
 impl Money {
     /// Reads an amount as written in a mail. `default_currency` is used only when the text
     /// names none; without it, a missing currency is an error asking to add one.

@@ -24,6 +24,7 @@ pub mod reply;
 pub mod rfi;
 pub mod templates;
 pub mod token;
+mod typography;
 
 pub use classify::{ClassifyContext, MailClass, classify, lead_tag, plus_token};
 pub use html::html_to_text;

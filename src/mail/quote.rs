@@ -10,6 +10,28 @@ pub const MAX_QUOTED_BYTES: usize = 20 * 1024;
 /// `text` whole when short; else its first [`MAX_QUOTED_BYTES`] (cut after a line or a
 /// word), then a note, in the reader's language, that the full text is kept with the lead.
 pub fn bounded_quote(text: &str, lead: LeadId, locale: Locale) -> String {
+    bounded(text, locale, |kilobytes| match locale {
+        Locale::En => format!("[…] The full text ({kilobytes} KB) is kept with {lead}."),
+        Locale::Fr => format!(
+            "[…] Le texte complet ({kilobytes}\u{a0}Ko) est conservé avec la demande {lead}."
+        ),
+    })
+}
+
+/// The same bound for a request that is no lead yet: its whole text stays with the
+/// quarantined message (`leadbot inbound list --quarantined`).
+pub fn bounded_for_operator(text: &str, locale: Locale) -> String {
+    bounded(text, locale, |kilobytes| match locale {
+        Locale::En => {
+            format!("[…] The full text ({kilobytes} KB) is kept with the quarantined message.")
+        }
+        Locale::Fr => format!(
+            "[…] Le texte complet ({kilobytes}\u{a0}Ko) est conservé avec le message en quarantaine."
+        ),
+    })
+}
+
+fn bounded(text: &str, locale: Locale, note: impl FnOnce(String) -> String) -> String {
     if text.len() <= MAX_QUOTED_BYTES {
         return text.to_string();
     }
@@ -24,13 +46,7 @@ pub fn bounded_quote(text: &str, lead: LeadId, locale: Locale) -> String {
         .filter(|&at| at > MAX_QUOTED_BYTES / 2)
         .unwrap_or(end);
     let kilobytes = locale.integer(i64::try_from(text.len().div_ceil(1024)).unwrap_or(i64::MAX));
-    let note = match locale {
-        Locale::En => format!("[…] The full text ({kilobytes} KB) is kept with {lead}."),
-        Locale::Fr => format!(
-            "[…] Le texte complet ({kilobytes}\u{a0}Ko) est conservé avec la demande {lead}."
-        ),
-    };
-    format!("{}\n{note}", head[..cut].trim_end())
+    format!("{}\n{}", head[..cut].trim_end(), note(kilobytes))
 }
 
 #[cfg(test)]

@@ -11,10 +11,13 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 
 use super::quote::bounded_quote;
+use super::typography::{finish, quotation_marks, theirs, unmarked};
 use crate::domain::Locale;
 use crate::domain::command::{CommandKind, Language};
 use crate::domain::lifecycle::allowed_next;
-use crate::domain::{DeclineReason, Lead, LeadId, LeadKind, LeadState, RegistrationStatus};
+use crate::domain::{
+    DeclineReason, Lead, LeadId, LeadKind, LeadState, ReferrerKind, RegistrationStatus,
+};
 
 /// What to tell whom. Each variant is one template (see [`Notification::template_name`]).
 #[derive(Debug, Clone)]
@@ -27,10 +30,43 @@ pub enum Notification<'a> {
     },
     /// "We received your request", to the customer.
     Acknowledgement { lead: &'a Lead },
-    /// The transcript answering a contact's reply: each command with its result.
+    /// The transcript answering a contact's reply: the command and each value it carried,
+    /// echoed as written, with what came of them.
     Confirmation {
         lead: &'a Lead,
+        command: CommandKind,
         results: &'a [CommandResult],
+        /// What the contact should send next, ready to copy (WON: the registration form);
+        /// empty when nothing is asked.
+        next_step: &'a str,
+        /// A deal reviewer acted: the transcript speaks of the registration, not the lead.
+        for_reviewer: bool,
+    },
+    /// To the profile's other contacts: a colleague accepted, declined, won or lost the lead
+    /// (its state says which), so two people never work one lead blindly.
+    ColleagueActed {
+        lead: &'a Lead,
+        who: &'a str,
+        at: DateTime<Utc>,
+    },
+    /// To the profile's contacts: the customer answered their acknowledgement (a phone
+    /// number, more details); `text` is what they wrote.
+    CustomerWrote { lead: &'a Lead, text: &'a str },
+    /// "We received your request" for a request no profile matched yet: a person will
+    /// look at it. It never echoes the request: its sender is not verified, and an echo
+    /// would make leadbot a reflector.
+    RequestReceived { name: &'a str },
+    /// To the operator: a request no profile matched, with why, to route by hand.
+    RequestUnmatched {
+        from: &'a str,
+        subject: &'a str,
+        need: &'a str,
+        reason: &'a str,
+    },
+    /// The answer to STATUS: the lead, its deal, contacts, deadline and history.
+    Status {
+        lead: &'a Lead,
+        history: &'a [HistoryLine],
     },
     /// A reply that could not be applied: what was wrong, what was written, a correct example.
     ErrorAnswer {
@@ -84,6 +120,14 @@ pub struct CommandResult {
     pub applied: bool,
 }
 
+/// One event of a lead's history, as its reader says it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryLine {
+    pub at: String,
+    pub what: String,
+    pub who: String,
+}
+
 /// A rendered mail, ready to become an [`OutgoingMail`](super::outgoing::OutgoingMail).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Rendered {
@@ -106,6 +150,11 @@ impl Notification<'_> {
             Self::NewLead { .. } => "new_lead",
             Self::Acknowledgement { .. } => "acknowledgement",
             Self::Confirmation { .. } => "confirmation",
+            Self::Status { .. } => "status",
+            Self::ColleagueActed { .. } => "colleague_acted",
+            Self::CustomerWrote { .. } => "customer_wrote",
+            Self::RequestReceived { .. } => "request_received",
+            Self::RequestUnmatched { .. } => "request_unmatched",
             Self::ErrorAnswer { .. } => "error_answer",
             Self::Information { .. } => "information",
             Self::CustomerDeclined { .. } => "customer_declined",
@@ -123,10 +172,16 @@ impl Notification<'_> {
     /// The lead the mail is about, if any.
     pub fn lead(&self) -> Option<&Lead> {
         match self {
-            Self::ErrorAnswer { .. } | Self::Information { .. } => None,
+            Self::ErrorAnswer { .. }
+            | Self::Information { .. }
+            | Self::RequestReceived { .. }
+            | Self::RequestUnmatched { .. } => None,
             Self::NewLead { lead, .. }
             | Self::Acknowledgement { lead }
             | Self::Confirmation { lead, .. }
+            | Self::Status { lead, .. }
+            | Self::ColleagueActed { lead, .. }
+            | Self::CustomerWrote { lead, .. }
             | Self::CustomerDeclined { lead }
             | Self::CustomerExpired { lead }
             | Self::ReferrerExpired { lead }
@@ -142,6 +197,17 @@ impl Notification<'_> {
 
 /// Subject, text and HTML of `notification` in `locale`.
 pub fn render(notification: &Notification, locale: Locale) -> Result<Rendered, RenderError> {
+    let marked = render_marked(notification, locale)?;
+    // Typeset the mail's own text, around (never inside) what people wrote.
+    Ok(Rendered {
+        subject: finish(locale, &marked.subject),
+        text: finish(locale, &marked.text),
+        html: finish(locale, &marked.html),
+    })
+}
+
+/// The mail with what people wrote still marked (see `typography`).
+fn render_marked(notification: &Notification, locale: Locale) -> Result<Rendered, RenderError> {
     let page = Page::new(notification, locale);
     let template = notification.template_name();
     let fail = |source| RenderError { template, source };
@@ -157,6 +223,26 @@ pub fn render(notification: &Notification, locale: Locale) -> Result<Rendered, R
         Notification::Confirmation { .. } => (
             ConfirmationText { p: &page }.render(),
             ConfirmationHtml { p: &page }.render(),
+        ),
+        Notification::RequestReceived { .. } => (
+            RequestReceivedText { p: &page }.render(),
+            RequestReceivedHtml { p: &page }.render(),
+        ),
+        Notification::RequestUnmatched { .. } => (
+            RequestUnmatchedText { p: &page }.render(),
+            RequestUnmatchedHtml { p: &page }.render(),
+        ),
+        Notification::CustomerWrote { .. } => (
+            CustomerWroteText { p: &page }.render(),
+            CustomerWroteHtml { p: &page }.render(),
+        ),
+        Notification::ColleagueActed { .. } => (
+            ColleagueActedText { p: &page }.render(),
+            ColleagueActedHtml { p: &page }.render(),
+        ),
+        Notification::Status { .. } => (
+            StatusText { p: &page }.render(),
+            StatusHtml { p: &page }.render(),
         ),
         Notification::ErrorAnswer { .. } => (
             ErrorAnswerText { p: &page }.render(),
@@ -225,16 +311,33 @@ fn subject(notification: &Notification, page: &Page) -> String {
             "We received your request",
             "Nous avons bien reçu votre demande",
         ),
-        Notification::Confirmation { results, .. } => {
-            let commands: Vec<&str> = results
-                .iter()
-                .filter_map(|r| r.command.split_whitespace().next())
-                .collect();
+        Notification::Confirmation { command, .. } => {
+            let language = if fr { Language::Fr } else { Language::En };
+            let word = command.word(language);
             match fr {
-                false => format!("Done: {}", commands.join(", ")),
-                true => format!("C'est fait : {}", commands.join(", ")),
+                false => format!("Done: {word}"),
+                true => format!("C'est fait : {word}"),
             }
         }
+        Notification::Status { .. } => pick(fr, "Lead status", "État de la demande"),
+        Notification::RequestReceived { .. } => pick(
+            fr,
+            "We received your request",
+            "Nous avons bien reçu votre demande",
+        ),
+        Notification::RequestUnmatched { .. } => pick(
+            fr,
+            "A request no profile matches",
+            "Une demande qu'aucun profil ne couvre",
+        ),
+        Notification::CustomerWrote { .. } => match fr {
+            false => format!("{who} wrote again"),
+            true => format!("{who} a écrit de nouveau"),
+        },
+        Notification::ColleagueActed { .. } => match fr {
+            false => format!("{} by {}", capitalized(&page.lead.state), page.colleague),
+            true => format!("{} par {}", capitalized(&page.lead.state), page.colleague),
+        },
         Notification::ErrorAnswer { .. } => pick(
             fr,
             "Your reply could not be applied",
@@ -302,6 +405,15 @@ fn subject(notification: &Notification, page: &Page) -> String {
     }
 }
 
+/// "acceptée" → "Acceptée", for a state opening a subject.
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 fn pick(fr: bool, en: &str, french: &str) -> String {
     if fr { french } else { en }.to_string()
 }
@@ -323,6 +435,13 @@ struct Page {
     decline_reasons: Vec<(usize, &'static str)>,
     final_reminder: bool,
     results: Vec<CommandResult>,
+    next_step: String,
+    /// The reader is a deal reviewer: registration status and reviewer commands.
+    reviewer: bool,
+    history: Vec<HistoryLine>,
+    /// The colleague who acted, and when.
+    colleague: String,
+    acted_at: String,
     problem: String,
     written: String,
     example: String,
@@ -335,6 +454,8 @@ struct LeadView {
     tag: String,
     kind: String,
     state: String,
+    /// The state's stable name (`accepted`), for templates to choose their words by.
+    state_code: &'static str,
     /// Still waiting for the partner's ACCEPT or DECLINE: the deadline matters.
     awaiting_answer: bool,
     profile: String,
@@ -372,7 +493,7 @@ impl Page {
             }
             _ => notification
                 .lead()
-                .map(|lead| LeadView::new(lead, notification_time(notification), fr))
+                .map(|lead| LeadView::new(lead, notification_time(notification), locale))
                 .unwrap_or_default(),
         };
         let mut page = Self {
@@ -389,6 +510,11 @@ impl Page {
                 .collect(),
             final_reminder: false,
             results: Vec::new(),
+            next_step: String::new(),
+            reviewer: false,
+            history: Vec::new(),
+            colleague: String::new(),
+            acted_at: String::new(),
             problem: String::new(),
             written: String::new(),
             example: String::new(),
@@ -406,8 +532,57 @@ impl Page {
         if let Notification::Reminder { reminder, .. } = notification {
             page.final_reminder = *reminder == Reminder::Final;
         }
-        if let Notification::Confirmation { results, .. } = notification {
-            page.results = results.to_vec();
+        if let Notification::Confirmation {
+            results,
+            next_step,
+            for_reviewer,
+            ..
+        } = notification
+        {
+            page.next_step = next_step.to_string();
+            page.reviewer = *for_reviewer;
+            if let (true, Some(lead)) = (*for_reviewer, notification.lead()) {
+                page.lead.allowed_next = reviewer_commands(lead, fr);
+            }
+            page.results = results
+                .iter()
+                .map(|result| CommandResult {
+                    command: theirs(&result.command),
+                    ..result.clone()
+                })
+                .collect();
+        }
+        if let Notification::RequestReceived { name } = notification {
+            page.colleague = theirs(name);
+        }
+        if let Notification::RequestUnmatched {
+            from,
+            subject,
+            need,
+            reason,
+        } = notification
+        {
+            page.colleague = theirs(from);
+            // Routing's diagnostic, in English for whoever runs leadbot: kept as it is.
+            page.problem = theirs(reason);
+            page.example = theirs(subject);
+            page.written = theirs(need);
+        }
+        if let Notification::CustomerWrote { text, .. } = notification {
+            page.written = theirs(text);
+        }
+        if let Notification::ColleagueActed { who, at, .. } = notification {
+            page.colleague = theirs(who);
+            page.acted_at = locale.date_time(*at);
+        }
+        if let Notification::Status { history, .. } = notification {
+            page.history = history
+                .iter()
+                .map(|line| HistoryLine {
+                    who: theirs(&line.who),
+                    ..line.clone()
+                })
+                .collect();
         }
         if let Notification::ErrorAnswer {
             problem,
@@ -416,23 +591,28 @@ impl Page {
             ..
         } = notification
         {
-            page.problem = problem.to_string();
-            page.written = written.to_string();
+            page.problem = quotation_marks(locale, problem);
+            page.written = theirs(written);
             page.example = example.to_string();
         }
         if let Notification::Information { title, body, .. } = notification {
             page.problem = title.to_string();
-            page.written = body.to_string();
+            page.written = quotation_marks(locale, body);
         }
         if let Some(lead) = notification.lead() {
-            page.accept_example = accept_example(lead, fr);
-            page.decline_example = decline_example(fr);
-            let reply_subject = format!("Re: {} {}", lead.id.tag(), page.lead.customer_label);
-            page.accept_mailto = mailto(&page.reply_to, &reply_subject, &page.accept_example);
+            page.accept_example = accept_example(lead, locale, theirs);
+            page.decline_example = decline_example(locale);
+            let reply_subject = format!(
+                "Re: {} {}",
+                lead.id.tag(),
+                unmarked(&page.lead.customer_label)
+            );
+            let accept_body = accept_example(lead, locale, str::to_string);
+            page.accept_mailto = mailto(&page.reply_to, &reply_subject, &accept_body);
             page.decline_mailto = mailto(
                 &page.reply_to,
                 &reply_subject,
-                &decline_mailto_body(fr, &page.decline_reasons),
+                &decline_mailto_body(locale, &page.decline_reasons),
             );
         }
         page
@@ -448,7 +628,9 @@ fn notification_time(notification: &Notification) -> Option<DateTime<Utc>> {
 }
 
 impl LeadView {
-    fn new(lead: &Lead, now: Option<DateTime<Utc>>, fr: bool) -> Self {
+    /// Everything a person wrote is marked with [`theirs`], so typography leaves it alone.
+    fn new(lead: &Lead, now: Option<DateTime<Utc>>, locale: Locale) -> Self {
+        let fr = locale == Locale::Fr;
         let customer = &lead.customer;
         let customer_label = match (&customer.name, &customer.company) {
             (Some(name), Some(company)) => format!("{name} ({company})"),
@@ -479,29 +661,36 @@ impl LeadView {
         };
         let deal = &lead.deal;
         let deal_fields = [
-            deal.name.clone(),
-            deal.value.as_ref().map(ToString::to_string),
-            deal.timeframe.clone(),
-            deal.notes.clone(),
-            deal.crm_id.clone(),
-            deal.campaign_id.clone(),
+            deal.name.as_deref().map(theirs),
+            deal.value.as_ref().map(|value| locale.money(value)),
+            deal.timeframe.as_deref().map(theirs),
+            deal.notes.as_deref().map(theirs),
+            deal.crm_id.as_deref().map(theirs),
+            deal.campaign_id.as_deref().map(theirs),
         ];
+        let when = |at: DateTime<Utc>| locale.date_time(at);
         let registration = lead.registration.as_ref();
         Self {
             tag: lead.id.tag(),
-            kind: kind_label(lead.kind, fr).into(),
+            kind: match &lead.referrer {
+                Some(referrer) if referrer.kind == ReferrerKind::Partner => {
+                    pick(fr, "Partner referral", "Recommandation d'un partenaire")
+                }
+                _ => kind_label(lead.kind, fr).into(),
+            },
             state: state_label(lead.state, fr).into(),
+            state_code: lead.state.as_str(),
             awaiting_answer: lead.state == LeadState::Received,
             profile: lead.profile_id.clone(),
-            customer_label,
-            customer_name: customer.name.clone().unwrap_or_default(),
-            customer_email: customer.email.clone().unwrap_or_default(),
-            customer_phone: customer.phone.clone().unwrap_or_default(),
-            need: bounded_quote(
+            customer_label: theirs(&customer_label),
+            customer_name: theirs(customer.name.as_deref().unwrap_or_default()),
+            customer_email: theirs(customer.email.as_deref().unwrap_or_default()),
+            customer_phone: theirs(customer.phone.as_deref().unwrap_or_default()),
+            need: theirs(&bounded_quote(
                 &lead.need,
                 lead.id,
                 if fr { Locale::Fr } else { Locale::En },
-            ),
+            )),
             hot: match now {
                 Some(now) => lead.is_hot(now),
                 None => lead.hot_until.is_some(),
@@ -526,26 +715,28 @@ impl LeadView {
                 })
                 .unwrap_or_default()
                 .into(),
-            decline_notes: lead
-                .decline
-                .as_ref()
-                .and_then(|d| d.notes.clone())
-                .unwrap_or_default(),
+            decline_notes: theirs(
+                lead.decline
+                    .as_ref()
+                    .and_then(|d| d.notes.as_deref())
+                    .unwrap_or_default(),
+            ),
             referrer: lead
                 .referrer
                 .as_ref()
-                .map(|r| r.name.clone().unwrap_or_else(|| r.email.clone()))
+                .map(|r| match &r.name {
+                    Some(name) => theirs(&format!("{name} ({})", r.email)),
+                    None => theirs(&r.email),
+                })
                 .unwrap_or_default(),
             contacts: lead
                 .contacts
                 .iter()
                 .map(|c| {
-                    [Some(&c.name), c.phone.as_ref(), c.email.as_ref()]
-                        .into_iter()
-                        .flatten()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    let parts = [Some(&c.name), c.phone.as_ref(), c.email.as_ref()];
+                    let joined: Vec<&str> =
+                        parts.into_iter().flatten().map(String::as_str).collect();
+                    theirs(&joined.join(", "))
                 })
                 .collect(),
             allowed_next: allowed_next(lead)
@@ -553,20 +744,25 @@ impl LeadView {
                 .map(|word| command_word(word, fr))
                 .collect::<Vec<_>>()
                 .join(", "),
-            registration_fields: registration.map(|r| r.fields.clone()).unwrap_or_default(),
+            registration_fields: registration
+                .map(|r| {
+                    r.fields
+                        .iter()
+                        .map(|(label, value)| (theirs(label), theirs(value)))
+                        .collect()
+                })
+                .unwrap_or_default(),
             registration_status: registration
                 .map(|r| registration_label(r.status, fr))
                 .unwrap_or_default()
                 .into(),
-            review_note: registration
-                .and_then(|r| r.review_note.clone())
-                .unwrap_or_default(),
+            review_note: theirs(
+                registration
+                    .and_then(|r| r.review_note.as_deref())
+                    .unwrap_or_default(),
+            ),
         }
     }
-}
-
-fn when(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 pub(crate) fn kind_label(kind: LeadKind, fr: bool) -> &'static str {
@@ -595,7 +791,8 @@ pub fn state_label(state: LeadState, fr: bool) -> &'static str {
     }
 }
 
-fn registration_label(status: RegistrationStatus, fr: bool) -> &'static str {
+/// A registration status as the reader says it.
+pub fn registration_label(status: RegistrationStatus, fr: bool) -> &'static str {
     match (status, fr) {
         (RegistrationStatus::Submitted, false) => "submitted",
         (RegistrationStatus::Submitted, true) => "soumis",
@@ -608,51 +805,66 @@ fn registration_label(status: RegistrationStatus, fr: bool) -> &'static str {
     }
 }
 
+/// What a reviewer may still send: a verdict or a question while the registration waits.
+fn reviewer_commands(lead: &Lead, fr: bool) -> String {
+    let waiting = lead
+        .registration
+        .as_ref()
+        .is_some_and(|r| r.status == RegistrationStatus::Submitted);
+    if !waiting {
+        return String::new();
+    }
+    let language = if fr { Language::Fr } else { Language::En };
+    [CommandKind::Approve, CommandKind::Reject, CommandKind::Info]
+        .map(|kind| kind.word(language))
+        .join(", ")
+}
+
 /// Command words in the reader's language, from the grammar's own table (it reads both).
 fn command_word(word: &'static str, fr: bool) -> &'static str {
     let language = if fr { Language::Fr } else { Language::En };
-    CommandKind::ALL
-        .iter()
-        .find(|kind| kind.word(Language::En) == word)
-        .map_or(word, |kind| kind.word(language))
+    CommandKind::from_english(word).map_or(word, |kind| kind.word(language))
 }
 
-/// A filled-in ACCEPT the contact can copy, built from what the lead already says.
-fn accept_example(lead: &Lead, fr: bool) -> String {
-    let company = lead
-        .customer
-        .company
-        .clone()
-        .or_else(|| lead.customer.name.clone())
-        .unwrap_or_else(|| lead.id.to_string());
-    if fr {
-        format!(
-            "ACCEPTER\nNom de l'affaire: {company}\nValeur: 25000 EUR\nDélai: T1 2027\n\
-             Notes: premier appel prévu"
-        )
-    } else {
-        format!(
-            "ACCEPT\nDeal name: {company}\nValue: 25000 EUR\nTimeframe: Q1 2027\n\
-             Notes: first call booked"
-        )
-    }
+/// The ACCEPT reply a contact can copy or open: the command, the deal name when the
+/// customer's company is known, and empty lines for what only the partner can tell. An
+/// empty line means "not given", so the reply sent as is stores nothing invented. The
+/// labels are typeset for the locale (the parser reads no-break spaces); `company` goes
+/// through `wrap` (marked as the customer's words when shown, as is in a link).
+fn accept_example(lead: &Lead, locale: Locale, wrap: fn(&str) -> String) -> String {
+    let company = wrap(lead.customer.company.as_deref().unwrap_or_default());
+    let labels = match locale {
+        Locale::Fr => [
+            "ACCEPTER",
+            "Nom de l'affaire : ",
+            "Valeur :",
+            "Délai :",
+            "Notes :",
+        ],
+        Locale::En => ["ACCEPT", "Deal name: ", "Value:", "Timeframe:", "Notes:"],
+    };
+    let mut lines: Vec<String> = labels.iter().map(|l| locale.typeset(l)).collect();
+    lines[1] = format!("{}{company}", lines[1]).trim_end().to_string();
+    lines.join("\n")
 }
 
-fn decline_example(fr: bool) -> String {
-    if fr {
-        "REFUSER 2\nNotes: équipe complète jusqu'en mars".into()
-    } else {
-        "DECLINE 2\nNotes: team fully booked until March".into()
-    }
+/// The DECLINE reply: the command and empty Reason and Notes lines. Sent as is, it declines
+/// for "Other" with no words added.
+fn decline_example(locale: Locale) -> String {
+    locale.typeset(match locale {
+        Locale::Fr => "REFUSER\nMotif :\nNotes :",
+        Locale::En => "DECLINE\nReason:\nNotes:",
+    })
 }
 
-/// The DECLINE reply body: the command, then the numbered reasons to choose from.
-fn decline_mailto_body(fr: bool, reasons: &[(usize, &str)]) -> String {
-    let mut body = String::from(if fr {
-        "REFUSER <numéro du motif>\nNotes:\n\n"
-    } else {
-        "DECLINE <reason number>\nNotes:\n\n"
-    });
+/// The DECLINE reply body: the command, then the numbered reasons to choose from, below a
+/// blank line (never read as part of the command).
+fn decline_mailto_body(locale: Locale, reasons: &[(usize, &str)]) -> String {
+    let mut body = decline_example(locale);
+    body.push_str(&locale.typeset(match locale {
+        Locale::Fr => "\n\n(Motif : un numéro ci-dessous, ou vos propres mots)\n",
+        Locale::En => "\n\n(Reason: a number below, or your own words)\n",
+    }));
     for (number, label) in reasons {
         body.push_str(&format!("{number}. {label}\n"));
     }
@@ -673,18 +885,17 @@ fn mailto(to: &str, subject: &str, body: &str) -> String {
     )
 }
 
-/// Percent-encodes everything but RFC 3986 unreserved characters (and `@`, `+` in addresses
-/// are encoded too, which every client decodes).
+/// Everything but RFC 3986 unreserved characters and `@` is percent-encoded (a `+` in an
+/// address too, which every client decodes).
+const MAILTO_ENCODED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'@');
+
 fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() * 3);
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~@".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(text, MAILTO_ENCODED).to_string()
 }
 
 // ─────────────────────────── the template files ───────────────────────────
@@ -707,6 +918,16 @@ page_templates! {
     AcknowledgementHtml => "acknowledgement.html",
     ConfirmationText => "confirmation.txt",
     ConfirmationHtml => "confirmation.html",
+    StatusText => "status.txt",
+    ColleagueActedText => "colleague_acted.txt",
+    CustomerWroteText => "customer_wrote.txt",
+    RequestReceivedText => "request_received.txt",
+    RequestReceivedHtml => "request_received.html",
+    RequestUnmatchedText => "request_unmatched.txt",
+    RequestUnmatchedHtml => "request_unmatched.html",
+    CustomerWroteHtml => "customer_wrote.html",
+    ColleagueActedHtml => "colleague_acted.html",
+    StatusHtml => "status.html",
     ErrorAnswerText => "error_answer.txt",
     ErrorAnswerHtml => "error_answer.html",
     InformationText => "information.txt",
@@ -832,6 +1053,8 @@ mod tests {
     fn every_notification<'a>(
         leads: &'a [Lead; 7],
         results: &'a [CommandResult],
+        history: &'a [HistoryLine],
+        answers: &'a Answers,
     ) -> Vec<(&'static str, Notification<'a>)> {
         let [fresh, accepted, declined, expired, won, submitted, reviewed] = leads;
         vec![
@@ -851,16 +1074,59 @@ mod tests {
                 "confirmation",
                 Notification::Confirmation {
                     lead: accepted,
+                    command: CommandKind::Accept,
                     results,
+                    next_step: "",
+                    for_reviewer: false,
+                },
+            ),
+            (
+                "confirmation_reviewer",
+                Notification::Confirmation {
+                    lead: submitted,
+                    command: CommandKind::Approve,
+                    results: &results[..1],
+                    next_step: "",
+                    for_reviewer: true,
+                },
+            ),
+            (
+                "customer_wrote",
+                Notification::CustomerWrote {
+                    lead: fresh,
+                    text: "Best to call me on +33 6 98 76 54 32 after 2pm: thanks!",
+                },
+            ),
+            (
+                "colleague_acted",
+                Notification::ColleagueActed {
+                    lead: accepted,
+                    who: "Alice Martin",
+                    at: received_at() + Duration::minutes(102),
+                },
+            ),
+            (
+                "status",
+                Notification::Status {
+                    lead: accepted,
+                    history,
                 },
             ),
             (
                 "error_answer",
                 Notification::ErrorAnswer {
                     lead: Some(LeadId(1042)),
-                    problem: "`Value: lots` cannot be read: expected an amount and a currency",
+                    problem: &answers.problem,
                     written: "ACCEPT\nValue: lots",
-                    example: "ACCEPT\nValue: 25000 EUR",
+                    example: &answers.example,
+                },
+            ),
+            (
+                "information_help",
+                Notification::Information {
+                    lead: Some(LeadId(1042)),
+                    title: &answers.help_title,
+                    body: &answers.help,
                 },
             ),
             (
@@ -942,27 +1208,86 @@ mod tests {
         ]
     }
 
-    fn transcript() -> Vec<CommandResult> {
-        vec![
-            CommandResult {
-                command: "ACCEPT".into(),
-                result: "accepted; deal name, value and timeframe recorded".into(),
-                applied: true,
-            },
-            CommandResult {
-                command: "FAVORITE".into(),
-                result: "the lead is in your favorites".into(),
-                applied: true,
-            },
-        ]
+    /// What the reply path says back, in the reader's language.
+    struct Answers {
+        problem: String,
+        example: String,
+        help_title: String,
+        help: String,
+    }
+
+    fn answers(locale: Locale) -> Answers {
+        use crate::domain::command::{help_text, parse_command};
+        let language = if locale == Locale::Fr {
+            Language::Fr
+        } else {
+            Language::En
+        };
+        let error = parse_command("ACCEPT\nValue: lots").unwrap_err();
+        Answers {
+            problem: error.message(language),
+            example: error.example(language),
+            help_title: pick(
+                locale == Locale::Fr,
+                "leadbot commands",
+                "Les commandes de leadbot",
+            ),
+            help: help_text(language),
+        }
+    }
+
+    /// A transcript as the reply path words it for each reader.
+    fn transcript(locale: Locale) -> Vec<CommandResult> {
+        let row = |command: &str, result: &str| CommandResult {
+            command: command.into(),
+            result: result.into(),
+            applied: true,
+        };
+        match locale {
+            Locale::En => vec![
+                row("Accept", "done: the lead is now accepted"),
+                row("Value: 25k EUR", "→ €25,000.00"),
+            ],
+            Locale::Fr => vec![
+                row("ACCEPT", "c'est fait : la demande est maintenant acceptée"),
+                row("Valeur: 25 000 EUR", "→ 25\u{202f}000,00\u{a0}€"),
+            ],
+        }
+    }
+
+    fn history(locale: Locale) -> Vec<HistoryLine> {
+        let line = |at: &str, what: &str, who: &str| HistoryLine {
+            at: at.into(),
+            what: what.into(),
+            who: who.into(),
+        };
+        match locale {
+            Locale::En => vec![
+                line("2 Nov 2026, 09:00 UTC", "received", "chloe@client.test"),
+                line(
+                    "2 Nov 2026, 10:42 UTC",
+                    "accepted",
+                    "Alice Martin <alice@contoso.test>",
+                ),
+            ],
+            Locale::Fr => vec![
+                line("2 nov. 2026 à 09:00 UTC", "reçue", "chloe@client.test"),
+                line(
+                    "2 nov. 2026 à 10:42 UTC",
+                    "acceptée",
+                    "Alice Martin <alice@contoso.test>",
+                ),
+            ],
+        }
     }
 
     #[test]
     fn every_template_in_both_languages() {
         let leads = sample_leads();
-        let results = transcript();
-        for (name, notification) in every_notification(&leads, &results) {
-            for locale in [Locale::En, Locale::Fr] {
+        for locale in [Locale::En, Locale::Fr] {
+            let (results, history) = (transcript(locale), history(locale));
+            let answers = answers(locale);
+            for (name, notification) in every_notification(&leads, &results, &history, &answers) {
                 let rendered = render(&notification, locale).unwrap();
                 assert!(
                     rendered.subject.starts_with("[L-1042] "),
@@ -975,6 +1300,86 @@ mod tests {
                 );
                 insta::assert_snapshot!(format!("{name}_{}", locale.as_str()), shown);
             }
+        }
+    }
+
+    /// No English word of the state or command vocabulary in a French mail's own text: what
+    /// people wrote (echoes, customer text) aside.
+    #[test]
+    fn french_mail_speaks_french() {
+        use super::super::typography::own_text;
+        const STATES: &[&str] = &["received", "accepted", "declined", "expired", "won", "lost"];
+        let commands: Vec<&str> = CommandKind::ALL
+            .iter()
+            .map(|kind| kind.word(Language::En))
+            .filter(|word| {
+                !CommandKind::ALL
+                    .iter()
+                    .any(|k| k.word(Language::Fr) == *word)
+            })
+            .collect();
+        let leads = sample_leads();
+        let (results, history) = (transcript(Locale::Fr), history(Locale::Fr));
+        let answers = answers(Locale::Fr);
+        let mut found = Vec::new();
+        for (name, notification) in every_notification(&leads, &results, &history, &answers) {
+            let marked = render_marked(&notification, Locale::Fr).unwrap();
+            for part in [&marked.subject, &marked.text, &marked.html] {
+                // "AJOUTER CONTACT" is French; CONTACT alone is the English command.
+                let own = CommandKind::ALL
+                    .iter()
+                    .map(|kind| kind.word(Language::Fr))
+                    .fold(own_text(part), |text, french| text.replace(french, " "));
+                for word in own.split(|c: char| !c.is_alphanumeric()) {
+                    let english_state = STATES.contains(&word.to_lowercase().as_str());
+                    let english_command = commands.contains(&word);
+                    if english_state || english_command {
+                        found.push(format!("{name}: {word}"));
+                    }
+                }
+            }
+        }
+        found.dedup();
+        assert!(found.is_empty(), "English in French mail: {found:?}");
+    }
+
+    /// Mail about no lead (yet), in both languages.
+    fn leadless_notifications() -> Vec<(&'static str, Notification<'static>)> {
+        vec![
+            (
+                "request_received",
+                Notification::RequestReceived {
+                    name: "Chloé Dubois",
+                },
+            ),
+            (
+                "request_unmatched",
+                Notification::RequestUnmatched {
+                    from: "chloe@client.test",
+                    subject: "Migration : serveurs",
+                    need: "Nous cherchons un partenaire pour migrer nos serveurs.",
+                    reason: "no profile matches the request's region, keywords or company size",
+                },
+            ),
+        ]
+    }
+
+    #[test]
+    fn mail_about_no_lead_in_both_languages() {
+        use super::super::typography::own_text;
+        for (name, notification) in leadless_notifications() {
+            for locale in [Locale::En, Locale::Fr] {
+                let rendered = render(&notification, locale).unwrap();
+                assert!(!rendered.subject.contains("[L-"), "{}", rendered.subject);
+                let shown = format!(
+                    "Subject: {}\n\n----- text -----\n{}\n----- html -----\n{}",
+                    rendered.subject, rendered.text, rendered.html
+                );
+                insta::assert_snapshot!(format!("{name}_{}", locale.as_str()), shown);
+            }
+            let marked = render_marked(&notification, Locale::Fr).unwrap();
+            let own = own_text(&marked.text);
+            assert!(own.contains("Bonjour"), "{own}");
         }
     }
 
@@ -1044,9 +1449,106 @@ mod tests {
         assert!(
             rendered
                 .html
-                .contains("body=DECLINE%20%3Creason%20number%3E")
+                .contains("body=DECLINE%0D%0AReason%3A%0D%0ANotes%3A")
         );
         assert!(rendered.html.contains("2.%20No%20capacity%20right%20now"));
+    }
+
+    /// The bodies of the `mailto:` links of an HTML part, decoded as a mail client does.
+    fn mailto_bodies(html: &str) -> Vec<String> {
+        html.split("href=\"mailto:")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .filter_map(|href| {
+                let href = href.replace("&#38;", "&").replace("&amp;", "&");
+                let body = href.split_once("&body=")?.1.to_string();
+                let decoded = percent_encoding::percent_decode_str(&body)
+                    .decode_utf8()
+                    .ok()?;
+                Some(decoded.replace("\r\n", "\n"))
+            })
+            .collect()
+    }
+
+    /// Sends `body` back as the contact's reply and returns the lead it leaves.
+    fn reply_unchanged(lead: &Lead, body: &str) -> Lead {
+        use crate::domain::command::parse_command;
+        use crate::domain::lifecycle::{Actor, apply};
+        let parsed = parse_command(body).unwrap_or_else(|error| panic!("{body:?}: {error}"));
+        let actor = Actor::Contact {
+            name: "Alice Martin".into(),
+            email: "alice@contoso.test".into(),
+            role: crate::domain::ContactRole::ReferralsAdmin,
+        };
+        let action = parsed.command.into_action().expect("a command that acts");
+        apply(lead, &actor, action, received_at() + Duration::hours(1))
+            .unwrap_or_else(|error| panic!("{body:?}: {error}"))
+            .lead
+    }
+
+    #[test]
+    fn every_prefilled_reply_sent_back_unchanged_is_its_command_and_invents_nothing() {
+        let with_company = lead();
+        let without_company = Lead {
+            customer: Customer {
+                company: None,
+                ..lead().customer
+            },
+            ..lead()
+        };
+        for lead in [&with_company, &without_company] {
+            let notifications = [
+                Notification::NewLead {
+                    lead,
+                    reply_to: REPLY_TO,
+                    now: received_at(),
+                },
+                Notification::Reminder {
+                    lead,
+                    reminder: Reminder::Final,
+                    reply_to: REPLY_TO,
+                },
+            ];
+            for (notification, locale) in notifications
+                .iter()
+                .flat_map(|n| [(n, Locale::En), (n, Locale::Fr)])
+            {
+                let rendered = render(notification, locale).unwrap();
+                let page = Page::new(notification, locale);
+                let shown = [unmarked(&page.accept_example), page.decline_example.clone()];
+                for example in &shown {
+                    assert!(rendered.text.contains(example), "{}", rendered.text);
+                }
+                let mut bodies = mailto_bodies(&rendered.html);
+                assert_eq!(bodies.len(), 2, "{}", rendered.html);
+                bodies.extend(shown);
+                let [accept_link, decline_link, accept_text, decline_text] =
+                    <[String; 4]>::try_from(bodies).unwrap();
+                for body in [accept_link, accept_text] {
+                    let after = reply_unchanged(lead, &body);
+                    assert_eq!(after.state, LeadState::Accepted, "{body}");
+                    assert_eq!(
+                        after.deal,
+                        Deal {
+                            name: lead.customer.company.clone(),
+                            ..Deal::default()
+                        },
+                        "{body}"
+                    );
+                }
+                for body in [decline_link, decline_text] {
+                    let after = reply_unchanged(lead, &body);
+                    assert_eq!(
+                        after.decline,
+                        Some(Decline {
+                            reason: DeclineReason::Other,
+                            notes: None,
+                        }),
+                        "{body}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

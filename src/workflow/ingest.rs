@@ -21,6 +21,7 @@ use crate::workflow::loops;
 use crate::workflow::notify;
 use crate::workflow::reply;
 use crate::workflow::routing;
+use crate::workflow::unmatched::{self, Unmatched};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
@@ -495,7 +496,12 @@ async fn handle_request(
     let seed = inbound_id as u64;
     let targets = match routing::route(tx, config, mail, &rfi, &profiles, seed, now).await? {
         Ok(targets) => targets,
-        Err(reason) => return Ok(Handled::Quarantined(reason)),
+        Err(reason) => {
+            match unmatched::handle(tx, config, mail, &rfi, &profiles, reason, now).await? {
+                Unmatched::Fallback(profile) => vec![profile],
+                Unmatched::Handled(handled) => return Ok(handled),
+            }
+        }
     };
     let referrer = match sender {
         Sender::Public => None,

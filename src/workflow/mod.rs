@@ -3,6 +3,7 @@
 //! which feeds ingest from a mailbox without looking inside the messages.
 
 pub mod act;
+mod answers;
 pub mod clock;
 mod correlate;
 pub mod digest;
@@ -16,3 +17,4 @@ pub mod outbox;
 pub mod reply;
 pub mod routing;
 pub mod scheduler;
+mod unmatched;

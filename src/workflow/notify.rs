@@ -124,11 +124,7 @@ pub async fn notices(
                 );
             }
             Notice::ReferrerClosed | Notice::ReferrerExpired => {
-                let Some(referrer) = lead
-                    .referrer
-                    .as_ref()
-                    .and_then(|r| Recipient::outsider(&r.email, bot.default_locale))
-                else {
+                let Some(referrer) = referrer(tx, bot, lead).await? else {
                     continue;
                 };
                 let notification = if *notice == Notice::ReferrerClosed {
@@ -152,7 +148,7 @@ pub async fn notices(
                 for reviewer in &bot.reviewers {
                     let recipient = Recipient {
                         email: reviewer.clone(),
-                        locale: bot.default_locale,
+                        locale: bot.reviewer_locale,
                         contact_id: Some(REVIEWER_CONTACT_ID),
                     };
                     let reply_to = reply_address(bot, lead.id, &recipient);
@@ -166,6 +162,27 @@ pub async fn notices(
                 }
             }
         }
+    }
+    Ok(queued)
+}
+
+/// To the profile's contacts but the one who acted: `who` accepted, declined, won or lost
+/// the lead (its state says which) at `at`.
+pub async fn colleagues(
+    tx: &mut PgConnection,
+    bot: &BotConfig,
+    lead: &Lead,
+    actor_email: &str,
+    who: &str,
+    at: DateTime<Utc>,
+) -> Result<Vec<i64>, NotifyError> {
+    let mut queued = Vec::new();
+    for recipient in profile_contacts(tx, bot, lead).await? {
+        if recipient.email.as_str().eq_ignore_ascii_case(actor_email) {
+            continue;
+        }
+        let notification = Notification::ColleagueActed { lead, who, at };
+        queued.push(queue(tx, bot, &recipient, Some(lead.id), &notification, None, at).await?);
     }
     Ok(queued)
 }
@@ -313,6 +330,30 @@ async fn profile_contacts(
         .iter()
         .filter_map(|row| Recipient::contact(row, bot))
         .collect())
+}
+
+/// Who referred the lead, in their language: a partner's contact in their own; a staff
+/// member in the language of the request they forwarded (else the bot's default).
+async fn referrer(
+    tx: &mut PgConnection,
+    bot: &BotConfig,
+    lead: &Lead,
+) -> Result<Option<Recipient>, StoreError> {
+    let Some(referrer) = &lead.referrer else {
+        return Ok(None);
+    };
+    let Ok(email) = EmailAddress::parse(&referrer.email) else {
+        return Ok(None);
+    };
+    let own = match directory::contact_by_email(tx, &email).await? {
+        Some(contact) => Some(contact.locale),
+        None => leads::customer_locale(tx, lead.id).await?,
+    };
+    let locale = own
+        .as_deref()
+        .and_then(Locale::parse)
+        .unwrap_or(bot.default_locale);
+    Ok(Recipient::outsider(email.as_str(), locale))
 }
 
 /// The customer, in the language of their request (else the bot's default), if reachable.

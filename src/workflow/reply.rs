@@ -7,17 +7,21 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use super::act::{ActError, act_in};
+use super::answers::{
+    Words, command_word, history, language, list_body, pick, refusal_words, shorten_lines,
+    transcript, words,
+};
 use super::correlate::{Correlation, correlate};
 use super::handled::{Handled, IngestError};
 use super::notify::{self, REVIEWER_CONTACT_ID, Recipient};
 use crate::config::Config;
 use crate::domain::Locale;
 use crate::domain::command::{self, Command, CommandKind, Language, ParsedCommand, parse_command};
-use crate::domain::lifecycle::TransitionError;
-use crate::domain::lifecycle::{Actor, allowed_next};
-use crate::domain::{EmailAddress, EventKind, Lead, LeadEvent, LeadId, LeadState};
+use crate::domain::lifecycle::{Actor, TransitionError, allowed_next};
+use crate::domain::registration;
+use crate::domain::{EmailAddress, EventKind, Lead, LeadEvent, LeadId};
 use crate::mail::quote::bounded_quote;
-use crate::mail::templates::{CommandResult, Notification, state_label};
+use crate::mail::templates::Notification;
 use crate::mail::{InboundMail, reply_text};
 use crate::store::directory::{self, ContactRow};
 use crate::store::{leads, limits};
@@ -61,7 +65,8 @@ pub(super) async fn handle(
         Sender::Contact(contact) => {
             Locale::parse(&contact.locale).unwrap_or(config.bot.default_locale)
         }
-        _ => config.bot.default_locale,
+        Sender::Reviewer => config.bot.reviewer_locale,
+        Sender::Stranger => config.bot.default_locale,
     };
     let answerer = Answerer {
         config,
@@ -71,10 +76,7 @@ pub(super) async fn handle(
         written: shorten_lines(&text, 20),
         now,
     };
-    let language = match locale {
-        Locale::Fr => Language::Fr,
-        Locale::En => Language::En,
-    };
+    let language = language(locale);
 
     if matches!(sender, Sender::Stranger) {
         let correlation = correlate(tx, config, mail, &sender_address, None).await?;
@@ -162,7 +164,7 @@ pub(super) async fn handle(
                 let all = leads::list_of_partner(tx, &contact.partner_id).await?;
                 let title = pick(locale, "Your leads", "Vos demandes");
                 answerer
-                    .inform(tx, None, &title, &list_body(&all, locale))
+                    .inform(tx, None, &title, &list_body(&all, locale, now))
                     .await
             }
             _ => {
@@ -227,40 +229,66 @@ async fn act_on_lead(
         }
     };
     if let Err(problem) = check_registration(answerer.config, &parsed.command) {
+        let form = registration::form(&answerer.config.bot.registration_fields, answerer.locale);
         return answerer
-            .refuse(tx, "command", Some(lead_id), &problem, &example)
+            .refuse(tx, "command", Some(lead_id), &problem, &form)
             .await;
     }
 
     let command_line = parsed.command.word().to_string();
-    let Some(action) = parsed.command.into_action() else {
-        // STATUS: the transcript of nothing done, showing where the lead stands.
-        let results = [CommandResult {
-            command: command_line,
-            result: pick(answerer.locale, "status shown below", "état ci-dessous"),
-            applied: true,
-        }];
-        answerer.confirm(tx, &lead, &results).await?;
+    let Some(action) = parsed.command.clone().into_action() else {
+        // STATUS: the lead as it stands, with its history.
+        let events = leads::events(tx, lead_id).await?;
+        let history = history(&events, answerer.locale);
+        answerer
+            .send(
+                tx,
+                &Notification::Status {
+                    lead: &lead,
+                    history: &history,
+                },
+            )
+            .await?;
         return Ok((Handled::Answered("STATUS".into()), Some(lead_id)));
     };
     match act_in(tx, lead_id, &actor, action, answerer.now).await {
         Ok(outcome) => {
             notify::notices(tx, &answerer.config.bot, &outcome, answerer.now).await?;
-            let mut results = vec![CommandResult {
-                command: command_line.clone(),
-                result: format!(
-                    "{} {}",
-                    pick(answerer.locale, "lead is now", "la demande est maintenant"),
-                    outcome.lead.state
-                ),
-                applied: !outcome.changed_nothing(),
-            }];
-            results.extend(parsed.understood.iter().map(|u| CommandResult {
-                command: format!("{}: {}", u.field, u.written),
-                result: format!("→ {}", u.read_as),
-                applied: true,
-            }));
-            answerer.confirm(tx, &outcome.lead, &results).await?;
+            let decides = matches!(
+                kind,
+                CommandKind::Accept | CommandKind::Decline | CommandKind::Won | CommandKind::Lost
+            );
+            if let (true, false, Actor::Contact { name, email, .. }) =
+                (decides, outcome.changed_nothing(), &actor)
+            {
+                let who = if name.is_empty() { email } else { name };
+                notify::colleagues(
+                    tx,
+                    &answerer.config.bot,
+                    &outcome.lead,
+                    email,
+                    who,
+                    answerer.now,
+                )
+                .await?;
+            }
+            let for_reviewer = matches!(actor, Actor::Reviewer { .. });
+            let results = transcript(
+                &parsed,
+                &outcome.lead,
+                !outcome.changed_nothing(),
+                for_reviewer,
+                answerer.locale,
+            );
+            let next_step = registration_ask(answerer.config, kind, answerer.locale);
+            let notification = Notification::Confirmation {
+                lead: &outcome.lead,
+                command: kind,
+                results: &results,
+                next_step: &next_step,
+                for_reviewer,
+            };
+            answerer.send(tx, &notification).await?;
             Ok((
                 Handled::Applied(format!("{command_line} on {lead_id}")),
                 Some(lead_id),
@@ -268,31 +296,56 @@ async fn act_on_lead(
         }
         Err(ActError::Store(error)) => Err(error.into()),
         Err(refusal) => {
-            let next = allowed_next(&leads::load(tx, lead_id).await?.unwrap_or(lead));
-            let next: Vec<&str> = match answerer.locale {
-                Locale::En => next,
-                Locale::Fr => next.into_iter().map(french_word).collect(),
+            let mut problem = refusal_words(&refusal);
+            // A member hears who can act; anyone else what they can send now.
+            let (en, fr) = match refusal {
+                ActError::Refused(TransitionError::MemberCannotAct { .. }) => {
+                    who_can_act(tx, &lead.profile_id).await?
+                }
+                _ => {
+                    let now = leads::load(tx, lead_id).await?.unwrap_or(lead);
+                    let next: Vec<&str> = allowed_next(&now)
+                        .into_iter()
+                        .map(|word| command_word(word, answerer.locale))
+                        .collect();
+                    (
+                        format!(". Commands possible now: {}.", next.join(", ")),
+                        format!(". Commandes possibles maintenant : {}.", next.join(", ")),
+                    )
+                }
             };
-            let example = format!(
-                "{} {}",
-                pick(
-                    answerer.locale,
-                    "Commands possible now:",
-                    "Commandes possibles :"
-                ),
-                next.join(", ")
-            );
+            problem.en.push_str(&en);
+            problem.fr.push_str(&fr);
             answerer
-                .refuse(
-                    tx,
-                    "refused",
-                    Some(lead_id),
-                    &refusal_words(&refusal),
-                    &example,
-                )
+                .refuse(tx, "refused", Some(lead_id), &problem, "")
                 .await
         }
     }
+}
+
+/// A member told "no" hears who can act: the profile's contacts allowed to.
+async fn who_can_act(
+    tx: &mut PgConnection,
+    profile_id: &str,
+) -> Result<(String, String), IngestError> {
+    let names: Vec<String> = directory::profile_contacts(tx, profile_id)
+        .await?
+        .into_iter()
+        .filter(|contact| contact.role().may_act())
+        .map(|contact| format!("{} <{}>", contact.name, contact.email))
+        .collect();
+    if names.is_empty() {
+        return Ok((String::new(), String::new()));
+    }
+    let (last, rest) = names.split_last().unwrap_or((&names[0], &[]));
+    let list = |and: &str| match rest.is_empty() {
+        true => last.clone(),
+        false => format!("{} {and} {last}", rest.join(", ")),
+    };
+    Ok((
+        format!(". Ask {} to act on it.", list("or")),
+        format!(". Demandez à {} d'agir dessus.", list("ou")),
+    ))
 }
 
 /// A customer answering their acknowledgement (more details, a phone number): the lead
@@ -334,16 +387,10 @@ async fn pass_to_contacts(
         let Some(recipient) = Recipient::contact(&contact, &config.bot) else {
             continue;
         };
-        let title = pick(
-            recipient.locale,
-            "The customer wrote again",
-            "Le client a écrit de nouveau",
-        );
         let quoted = bounded_quote(text, lead.id, recipient.locale);
-        let notification = Notification::Information {
-            lead: Some(lead.id),
-            title: &title,
-            body: &quoted,
+        let notification = Notification::CustomerWrote {
+            lead,
+            text: &quoted,
         };
         notify::answer(tx, &config.bot, &recipient, &notification, None, now).await?;
     }
@@ -435,33 +482,58 @@ fn authorize(
     }
 }
 
-/// With `registration_solutions` configured, REGISTER must name one of them.
+/// A REGISTER must carry every configured registration field, each readable, and name an
+/// eligible solution (`bot.registration_fields`, `bot.registration_solutions`).
 fn check_registration(config: &Config, command: &Command) -> Result<(), Words> {
     let Command::Register { fields } = command else {
         return Ok(());
     };
-    let eligible = &config.bot.registration_solutions;
-    if eligible.is_empty() {
+    let bot = &config.bot;
+    let problems = registration::check(
+        &bot.registration_fields,
+        &bot.registration_solutions,
+        fields,
+    );
+    if problems.is_empty() {
         return Ok(());
     }
-    let named = fields
-        .iter()
-        .find(|(label, _)| label.eq_ignore_ascii_case("solution"))
-        .map(|(_, value)| value.trim().to_lowercase());
-    match named {
-        Some(solution) if eligible.iter().any(|e| e.to_lowercase() == solution) => Ok(()),
-        _ => Err(words(
-            format!(
-                "deal registration needs a `Solution:` line naming an eligible solution ({})",
-                eligible.join(", ")
-            ),
-            format!(
-                "l'enregistrement d'affaire demande une ligne `Solution:` nommant une solution \
-                 éligible ({})",
-                eligible.join(", ")
-            ),
-        )),
+    let en: Vec<&str> = problems.iter().map(|p| p.en.as_str()).collect();
+    let fr: Vec<&str> = problems.iter().map(|p| p.fr.as_str()).collect();
+    Err(words(
+        format!("the registration is incomplete: {}", en.join("; ")),
+        format!("l'enregistrement est incomplet : {}", fr.join(" ; ")),
+    ))
+}
+
+/// After WON, when deals are registered with reviewers: the registration form to send.
+fn registration_ask(config: &Config, kind: CommandKind, locale: Locale) -> String {
+    let bot = &config.bot;
+    if kind != CommandKind::Won || bot.reviewers.is_empty() {
+        return String::new();
     }
+    let solutions = match bot.registration_solutions.is_empty() {
+        true => String::new(),
+        false => pick(
+            locale,
+            &format!(
+                " (eligible solutions: {})",
+                bot.registration_solutions.join(", ")
+            ),
+            &format!(
+                " (solutions éligibles : {})",
+                bot.registration_solutions.join(", ")
+            ),
+        ),
+    };
+    let colon = if locale == Locale::Fr { " :" } else { ":" };
+    let ask = pick(
+        locale,
+        "To register this deal with the reviewers, reply with these lines filled in",
+        "Pour enregistrer cette affaire auprès des examinateurs, répondez avec ces lignes \
+         complétées",
+    );
+    let form = registration::form(&bot.registration_fields, locale);
+    format!("{ask}{solutions}{colon}\n\n{form}")
 }
 
 async fn identify(
@@ -560,16 +632,6 @@ impl Answerer<'_> {
         Ok((Handled::Answered(title.to_string()), lead))
     }
 
-    async fn confirm(
-        &self,
-        tx: &mut PgConnection,
-        lead: &Lead,
-        results: &[CommandResult],
-    ) -> Result<(), IngestError> {
-        self.send(tx, &Notification::Confirmation { lead, results })
-            .await
-    }
-
     async fn send(
         &self,
         tx: &mut PgConnection,
@@ -585,143 +647,5 @@ impl Answerer<'_> {
         )
         .await?;
         Ok(())
-    }
-}
-
-/// A LIST group: its English and French title and which leads belong to it.
-type ListGroup = (&'static str, &'static str, fn(&Lead) -> bool);
-
-/// A message in both languages; answers pick the reader's.
-struct Words {
-    en: String,
-    fr: String,
-}
-
-impl Words {
-    fn pick(&self, locale: Locale) -> &str {
-        match locale {
-            Locale::En => &self.en,
-            Locale::Fr => &self.fr,
-        }
-    }
-}
-
-fn words(en: impl Into<String>, fr: impl Into<String>) -> Words {
-    Words {
-        en: en.into(),
-        fr: fr.into(),
-    }
-}
-
-/// Why the life cycle refused an action, in both languages.
-fn refusal_words(error: &ActError) -> Words {
-    let fr = match error {
-        ActError::AlreadyActed {
-            action,
-            state,
-            by,
-            at,
-        } => format!(
-            "{} n'est plus possible : la demande a déjà été {} par {by} le {}",
-            french_word(action),
-            state_label(*state, true),
-            at.format("%Y-%m-%d à %H:%M UTC")
-        ),
-        ActError::Refused(TransitionError::NotAllowed { action, state }) => format!(
-            "{} n'est pas possible tant que la demande est {}",
-            french_word(action),
-            state_label(*state, true)
-        ),
-        ActError::Refused(TransitionError::Closed { state, .. }) => format!(
-            "la demande est {} : elle est close et n'accepte plus d'action",
-            state_label(*state, true)
-        ),
-        ActError::Refused(TransitionError::MemberCannotAct { who }) => format!(
-            "{who} est membre du partenaire : les membres peuvent lire les demandes mais pas \
-             agir dessus"
-        ),
-        ActError::Refused(TransitionError::NothingToEdit) => {
-            "MODIFIER demande au moins un champ à changer".into()
-        }
-        ActError::UnknownLead(id) => format!("la demande {id} n'existe pas"),
-        ActError::Contended(id) => {
-            format!("la demande {id} changeait pendant l'enregistrement ; réessayez")
-        }
-        other => other.to_string(),
-    };
-    words(error.to_string(), fr)
-}
-
-fn french_word(english: &str) -> &'static str {
-    CommandKind::ALL
-        .iter()
-        .find(|kind| kind.word(Language::En) == english)
-        .map_or("Cette commande", |kind| kind.word(Language::Fr))
-}
-
-/// The LIST answer: a partner's leads grouped as marketplace, qualified, favorites, archived.
-fn list_body(all: &[Lead], locale: Locale) -> String {
-    let fr = locale == Locale::Fr;
-    let groups: [ListGroup; 4] = [
-        (
-            "Marketplace (open)",
-            "Place de marché (ouvertes)",
-            |l: &Lead| l.state.is_open() && !l.kind.is_qualified(),
-        ),
-        ("Qualified (open)", "Qualifiées (ouvertes)", |l: &Lead| {
-            l.state.is_open() && l.kind.is_qualified()
-        }),
-        ("Favorites", "Favoris", |l: &Lead| l.favorite),
-        ("Archived", "Archivées", |l: &Lead| l.state.is_closed()),
-    ];
-    let mut out = String::new();
-    for (en, french, belongs) in &groups {
-        let members: Vec<&Lead> = all.iter().filter(|l| belongs(l)).take(50).collect();
-        out.push_str(&format!(
-            "{} ({})\n",
-            if fr { french } else { en },
-            members.len()
-        ));
-        for lead in members {
-            let customer = lead
-                .customer
-                .company
-                .clone()
-                .or_else(|| lead.customer.name.clone())
-                .unwrap_or_default();
-            let deadline = if lead.state == LeadState::Received {
-                format!(
-                    " — {} {}",
-                    if fr { "expire le" } else { "expires" },
-                    lead.expires_at.format("%Y-%m-%d")
-                )
-            } else {
-                String::new()
-            };
-            out.push_str(&format!(
-                "  {} {:<9} {customer}{deadline}\n",
-                lead.id, lead.state
-            ));
-        }
-        out.push('\n');
-    }
-    out.push_str(if fr {
-        "Répondez STATUT L-1042 pour le détail d'une demande."
-    } else {
-        "Reply STATUS L-1042 for one lead's details."
-    });
-    out
-}
-
-fn pick(locale: Locale, en: &str, fr: &str) -> String {
-    if locale == Locale::Fr { fr } else { en }.to_string()
-}
-
-fn shorten_lines(text: &str, max: usize) -> String {
-    let lines: Vec<&str> = text.lines().take(max + 1).collect();
-    if lines.len() > max {
-        format!("{}\n…", lines[..max].join("\n"))
-    } else {
-        lines.join("\n")
     }
 }
