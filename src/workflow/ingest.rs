@@ -196,7 +196,7 @@ async fn process(
     );
     let (handled, lead_id) = match class {
         MailClass::Bounce => {
-            if let Some(id) = &mail.bounced_message_id {
+            if let Some(id) = &mail.enclosed_message_id {
                 outbox::mark_bounced(tx, id, &bounce_reason(&mail)).await?;
             }
             (Handled::Automated(class), None)
