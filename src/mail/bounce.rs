@@ -335,9 +335,9 @@ fn address_in(value: &str) -> Option<String> {
         .map(|w| w.trim_end_matches('.').to_lowercase())
 }
 
-/// Addresses a plain-text report names as failing: qmail's `<addr>:` lines, Exim's
-/// indented addresses after "failed:", Sendmail's `<addr>... User unknown`, Postfix's
-/// `<addr>: host … said:` — every `<…@…>` before the enclosed copy starts.
+/// Addresses a plain-text report names as failing: every address in its own text
+/// (qmail's `<addr>:`, Exim's indented list, Exchange's bare lines, "Recipient: addr"),
+/// up to where the copy of the returned message starts.
 fn addresses_in_text(text: &str) -> Vec<String> {
     const COPY_MARKERS: &[&str] = &[
         "below this line is a copy of the message",
@@ -348,19 +348,23 @@ fn addresses_in_text(text: &str) -> Vec<String> {
         "received:",
         "message-id:",
         "from:",
+        "to:",
+        "return-path:",
     ];
     let mut found = Vec::new();
     for line in text.lines().take(80) {
         let lower = line.to_lowercase();
-        if COPY_MARKERS
+        let copy_starts = COPY_MARKERS
             .iter()
-            .any(|m| lower.trim_start().starts_with(m) || lower.contains(m) && m.len() > 20)
-        {
+            .any(|m| lower.trim_start().starts_with(m) || (m.len() > 20 && lower.contains(m)));
+        if copy_starts {
             break;
         }
-        let indented_address = line.starts_with("  ") && line.split_whitespace().count() == 1;
-        if line.contains('<') || indented_address {
-            found.extend(address_in(line));
+        if line.contains('@') {
+            found.extend(
+                line.split(|c: char| c.is_whitespace() || "<>()[]\"',;:".contains(c))
+                    .filter_map(address_in),
+            );
         }
     }
     found
