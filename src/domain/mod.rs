@@ -5,6 +5,7 @@
 
 pub mod address;
 pub mod command;
+pub mod company_size;
 pub mod digest;
 pub mod directory;
 pub mod lead;

@@ -7,6 +7,7 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::config::Config;
 use crate::domain::command::parse_command;
+use crate::domain::company_size;
 use crate::domain::stats::ProfileStats;
 use crate::domain::{EmailAddress, Referrer, ReferrerKind};
 use crate::mail::rfi::{self, Rfi, Sender};
@@ -488,7 +489,7 @@ pub fn best_match<'p>(
             .count() as i32
             * 3;
         let size_score = match &rfi.company_size {
-            Some(size) if profile.company_sizes.contains(size) => 2,
+            Some(size) if company_size::fits_any(size, &profile.company_sizes) => 2,
             Some(_) if !profile.company_sizes.is_empty() => -5,
             _ => 0,
         };
@@ -568,6 +569,7 @@ mod tests {
             kind: crate::domain::LeadKind::CustomerInquiry,
             locale: None,
             shape: rfi::Shape::FreeForm,
+            note: None,
         }
     }
 
@@ -597,6 +599,20 @@ mod tests {
         let mid_size = request("Azure migration", Some("50-249"));
         assert_eq!(chosen(&mid_size, &sized, &[]), "a-slow");
         assert_eq!(chosen(&mid_size, &sized, &records), "b-fast");
+
+        // A head count fits the range that holds it; 2,000 people are not 1–999.
+        let ranged = [
+            profile("a-small", &["azure"], &["1-49", "50-249", "250-999"]),
+            profile("b-large", &["azure"], &["1000+"]),
+        ];
+        assert_eq!(
+            chosen(&request("Azure", Some("400")), &ranged, &[]),
+            "a-small"
+        );
+        assert_eq!(
+            chosen(&request("Azure", Some("2000")), &ranged, &[]),
+            "b-large"
+        );
 
         // ...but a matching keyword (3 points) never does.
         let keyed = [
