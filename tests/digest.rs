@@ -8,7 +8,7 @@ use leadbot::config::Config;
 use leadbot::domain::Locale;
 use leadbot::domain::lifecycle::{Action, Actor, DealChanges};
 use leadbot::domain::{ContactRole, Customer, DeclineReason, LeadId, LeadKind, Money};
-use leadbot::domain::{LeadState, Referrer, ReferrerKind};
+use leadbot::domain::{LeadContext, LeadState, Referrer, ReferrerKind};
 use leadbot::mail::templates::{Notification, render};
 use leadbot::store::leads::{self, NewLead};
 use leadbot::workflow::act::act;
@@ -54,8 +54,7 @@ async fn new_lead(
             company: Some(company.into()),
             phone: None,
         },
-        customer_region: None,
-        customer_company_size: None,
+        context: LeadContext::default(),
         customer_locale: None,
         need: "Teams".into(),
         hot_until: hot.then(|| received_at + TimeDelta::hours(72)),

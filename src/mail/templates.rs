@@ -13,6 +13,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::chart;
 use crate::domain::Locale;
 use crate::domain::command::{CommandKind, Language};
+use crate::domain::company_size::CompanySize;
+use crate::domain::country::country_name;
 use crate::domain::digest::{Digest, DigestLead};
 use crate::domain::lifecycle::allowed_next;
 use crate::domain::stats::short_duration;
@@ -359,6 +361,14 @@ struct LeadView {
     customer_name: String,
     customer_email: String,
     customer_phone: String,
+    /// Why mail to the customer bounces; empty while it does not.
+    customer_email_failure: String,
+    /// "Lyon, France": city and country as known.
+    place: String,
+    /// "2,000 employees" / "2 000 salariés".
+    company_size: String,
+    /// The staff referrer's own words about the customer.
+    referrer_note: String,
     need: String,
     hot: bool,
     hot_until: String,
@@ -513,6 +523,29 @@ impl LeadView {
             customer_name: customer.name.clone().unwrap_or_default(),
             customer_email: customer.email.clone().unwrap_or_default(),
             customer_phone: customer.phone.clone().unwrap_or_default(),
+            customer_email_failure: lead
+                .context
+                .customer_email_failure
+                .clone()
+                .unwrap_or_default(),
+            place: [
+                lead.context.city.clone(),
+                lead.context
+                    .region
+                    .as_deref()
+                    .map(|r| country_name(r, fr).to_string()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", "),
+            company_size: lead
+                .context
+                .company_size
+                .as_deref()
+                .map(|size| CompanySize::parse(size).map_or(size.to_string(), |s| s.label(fr)))
+                .unwrap_or_default(),
+            referrer_note: lead.context.referrer_note.clone().unwrap_or_default(),
             need: lead.need.clone(),
             hot: match now {
                 Some(now) => lead.is_hot(now),
@@ -964,6 +997,7 @@ mod tests {
                 company: Some("Fabrikam SA".into()),
                 phone: Some("+33 6 12 34 56 78".into()),
             },
+            context: Default::default(),
             need: "Migrate 200 mailboxes to Teams before March.".into(),
             hot_until: Some(received_at() + Duration::hours(72)),
             favorite: false,

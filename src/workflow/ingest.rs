@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::domain::command::parse_command;
 use crate::domain::company_size;
 use crate::domain::stats::ProfileStats;
-use crate::domain::{EmailAddress, Referrer, ReferrerKind};
+use crate::domain::{EmailAddress, LeadContext, Referrer, ReferrerKind};
 use crate::mail::rfi::{self, Rfi, Sender};
 use crate::mail::{ClassifyContext, InboundMail, MailClass, classify, parse, reply_text};
 use crate::store::directory::{self, ProfileRow};
@@ -400,8 +400,13 @@ async fn handle_request(
             partner_id: profile.partner_id.clone(),
             profile_id: profile.id.clone(),
             customer: rfi.customer.clone(),
-            customer_region: rfi.region.clone(),
-            customer_company_size: rfi.company_size.clone(),
+            context: LeadContext {
+                region: rfi.region.clone(),
+                city: rfi.city.clone(),
+                company_size: rfi.company_size.clone(),
+                referrer_note: rfi.note.clone(),
+                customer_email_failure: None,
+            },
             customer_locale: rfi.locale.map(String::from),
             need: rfi.need.clone(),
             hot_until: rfi
