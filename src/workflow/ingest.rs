@@ -15,11 +15,11 @@ use crate::mail::{ClassifyContext, InboundMail, MailClass, classify, parse, repl
 use crate::store::directory::{self, ProfileRow};
 use crate::store::inbound::{self, Finding, Outcome};
 use crate::store::leads::{self, NewLead};
+use crate::store::stats;
 use crate::store::{Doing, StoreError};
-use crate::store::{outbox, stats};
 pub use crate::workflow::handled::{Handled, IngestError};
-use crate::workflow::notify;
 use crate::workflow::reply;
+use crate::workflow::{bounce, notify};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
@@ -197,10 +197,8 @@ async fn process(
     );
     let (handled, lead_id) = match class {
         MailClass::Bounce => {
-            if let Some(id) = &mail.enclosed_message_id {
-                outbox::mark_bounced(tx, id, &bounce_reason(&mail)).await?;
-            }
-            (Handled::Automated(class), None)
+            let lead = bounce::handle(tx, config, &mail, now).await?;
+            (Handled::Automated(class), lead.map(|id| id.0))
         }
         MailClass::AutoReply | MailClass::List => (Handled::Automated(class), None),
         MailClass::Reply => {
@@ -331,22 +329,6 @@ async fn is_command_from_the_partner_side(
     }
     Ok(config.bot.reviewers.contains(&sender)
         || directory::contact_by_email(tx, &sender).await?.is_some())
-}
-
-/// What a bounce says went wrong, for the failed outbox row.
-fn bounce_reason(mail: &InboundMail) -> String {
-    let detail = mail
-        .text
-        .lines()
-        .map(str::trim)
-        .find(|line| {
-            let lower = line.to_lowercase();
-            lower.starts_with("diagnostic-code")
-                || lower.contains(" 550")
-                || lower.contains("said:")
-        })
-        .unwrap_or(mail.subject.as_str());
-    format!("bounced: {detail}")
 }
 
 /// An RFI: route it to profiles, read the customer and the need, create one lead each.

@@ -3,6 +3,7 @@
 //! which feeds ingest from a mailbox without looking inside the messages.
 
 pub mod act;
+mod bounce;
 pub mod clock;
 pub mod digest;
 pub mod explain;
