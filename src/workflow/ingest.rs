@@ -344,7 +344,11 @@ async fn handle_request(
         .as_ref()
         .and_then(|f| EmailAddress::parse(&f.email).ok())
     else {
-        return Ok(Handled::Quarantined("no usable sender address".into()));
+        // Parsing keeps From-less mail so a bounce is still known as one; a request
+        // without a sender is unreadable as a request.
+        return Ok(Handled::Quarantined(
+            "unreadable: the message has no usable From address".into(),
+        ));
     };
     let sender = if config.bot.staff_domains.iter().any(|d| d == from.domain()) {
         Sender::Staff
