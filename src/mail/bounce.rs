@@ -35,20 +35,21 @@ pub fn is_bounce(mail: &InboundMail) -> bool {
         // Read receipts and abuse reports are automated, but they are not bounces.
         return false;
     }
-    let subject = has_bounce_subject(&mail.subject);
+    let subject = bounce_subject(&mail.subject);
     let daemon = sender_is_mail_system(mail);
-    if daemon == Daemon::Certain || subject {
+    if daemon == Daemon::Certain || subject == Subject::Report {
         return true;
     }
     let body = has_bounce_opening(&mail.text);
     let null_sender = mail.return_path_empty || mail.auto_submitted.is_some();
     let automated = null_sender || mail.enclosed_message_id.is_some();
     let no_sender = mail.from.is_none();
+    let maybe = subject == Subject::MaybeReport;
     match daemon {
         // No usable From: a report only with another sign of one.
-        Daemon::Likely if no_sender => body || null_sender,
-        Daemon::Likely => body || automated,
-        _ => body && automated,
+        Daemon::Likely if no_sender => body || null_sender || maybe,
+        Daemon::Likely => body || automated || maybe,
+        _ => (body || maybe) && automated || body && maybe,
     }
 }
 
@@ -153,38 +154,18 @@ fn sender_is_mail_system(mail: &InboundMail) -> Daemon {
     }
 }
 
-/// Subjects MTAs give their reports, lower-cased, in the languages they ship.
+/// Subjects only MTAs give their reports, lower-cased, in the languages they ship.
 const BOUNCE_SUBJECTS: &[&str] = &[
-    // English: Postfix, Exim, Sendmail, qmail, Exchange, Gmail, Yahoo, SES, carriers.
+    // English: Postfix, Exim, Sendmail, Exchange, Gmail, SES, Outlook.com.
     "undelivered mail returned to sender",
     "delivery status notification",
     "mail delivery failed",
     "mail delivery failure",
     "mail delivery system",
-    "message delivery failure",
-    "message delivery failed",
     "undeliverable:",
-    "undeliverable mail",
-    "undeliverable message",
-    "undelivered mail",
-    "undelivered message",
     "returned mail:",
-    "returned mail",
-    "delivery failure",
-    "delivery failed",
-    "delivery has failed",
     "delivery notification: delivery has failed",
-    "failure notice",
-    "message not delivered",
-    "message could not be delivered",
-    "mail could not be delivered",
-    "delayed mail",
-    "delivery delayed",
-    "mail delivery delayed",
     "warning: could not send message",
-    "mail system error",
-    "nondeliverable mail",
-    "non-delivery report",
     "mimecast undeliverable",
     // French
     "non remis :",
@@ -194,25 +175,17 @@ const BOUNCE_SUBJECTS: &[&str] = &[
     "echec de la remise",
     "notification d'état de remise",
     "notification d'etat de remise",
-    "message non délivré",
-    "message non delivre",
     // German
     "unzustellbar",
     "nicht zustellbar",
     "benachrichtigung zum zustellstatus",
-    "zustellung fehlgeschlagen",
-    "fehler bei der zustellung",
     // Spanish, Italian, Portuguese, Dutch
     "no se puede entregar",
     "notificación de estado de entrega",
-    "mensaje no entregado",
-    "error de entrega",
     "non recapitabile",
     "mancato recapito",
     "não é possível entregar",
-    "mensagem não entregue",
     "onbestelbaar",
-    "niet bezorgd",
     // Japanese, Chinese, Korean
     "配信不能",
     "配送エラー",
@@ -227,14 +200,63 @@ const BOUNCE_SUBJECTS: &[&str] = &[
     "배달 실패",
 ];
 
-fn has_bounce_subject(subject: &str) -> bool {
+/// Subjects of reports that a person could also write ("Delivery failure of our ERP"):
+/// a bounce only with another sign (the sender, the null sender, the report's opening).
+const PLAIN_WORDS_SUBJECTS: &[&str] = &[
+    "delivery failure",
+    "delivery failed",
+    "delivery has failed",
+    "returned mail",
+    "failure notice",
+    "message delivery failure",
+    "message delivery failed",
+    "message not delivered",
+    "message could not be delivered",
+    "mail could not be delivered",
+    "undeliverable mail",
+    "undeliverable message",
+    "undelivered mail",
+    "undelivered message",
+    "delayed mail",
+    "delivery delayed",
+    "mail delivery delayed",
+    "mail system error",
+    "nondeliverable mail",
+    "non-delivery report",
+    "message non délivré",
+    "message non delivre",
+    "zustellung fehlgeschlagen",
+    "fehler bei der zustellung",
+    "mensaje no entregado",
+    "error de entrega",
+    "mensagem não entregue",
+    "niet bezorgd",
+];
+
+/// How surely a subject names a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Subject {
+    Report,
+    MaybeReport,
+    Other,
+}
+
+fn bounce_subject(subject: &str) -> Subject {
     let lower = subject.to_lowercase();
     let lower = lower.trim();
     // "Fwd: Undeliverable: …" is a person passing a report on: not a report.
     let passed_on = ["fw:", "fwd:", "tr:", "wg:", "rv:"]
         .iter()
         .any(|p| lower.starts_with(p));
-    !passed_on && BOUNCE_SUBJECTS.iter().any(|s| lower.contains(s))
+    if passed_on {
+        Subject::Other
+    } else if BOUNCE_SUBJECTS.iter().any(|s| lower.contains(s)) {
+        Subject::Report
+    } else if PLAIN_WORDS_SUBJECTS.iter().any(|s| lower.contains(s)) {
+        Subject::MaybeReport
+    } else {
+        Subject::Other
+    }
 }
 
 /// Openings of report texts, lower-cased; looked for in the first lines only.
