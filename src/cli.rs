@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Config;
 use crate::domain::directory::Directory;
+use crate::domain::stats::STATS_WINDOW;
 use crate::domain::{LeadId, LeadState};
 use crate::store::{self, leads};
 use crate::transport::MailTransport;
@@ -118,10 +119,14 @@ pub enum OutboxCommand {
 pub enum PartnerCommand {
     /// Upsert partners, profiles and contacts from a TOML file (re-importing changes nothing).
     Import { file: PathBuf },
-    /// Per-profile response times, acceptance and win rates, lead mix (all leads).
+    /// Per profile over the last 30 days: leads, answers in time, acceptance, expiries,
+    /// wins, and the routing weight they give.
     Stats {
         #[arg(long)]
         json: bool,
+        /// As if it were this instant (RFC 3339), instead of now.
+        #[arg(long, value_parser = parse_instant)]
+        now: Option<DateTime<Utc>>,
     },
 }
 
@@ -180,20 +185,29 @@ pub async fn run(cli: Cli) -> Result<()> {
                 summary.partners, summary.profiles, summary.contacts, summary.changed
             );
         }
-        Command::Partner(PartnerCommand::Stats { json }) => {
+        Command::Partner(PartnerCommand::Stats { json, now }) => {
             let config = load_config(cli.config.as_deref())?;
             let pool = store::connect(config.database_url.expose()).await?;
             let mut conn = pool.acquire().await.context("connecting to PostgreSQL")?;
-            let stats = store::stats::profile_stats(&mut conn, None, None, Utc::now()).await?;
+            let now = Clock::fixed_or_system(now).now();
+            let target = config.schedule.response_target;
+            let stats = store::stats::profile_stats(
+                &mut conn,
+                store::stats::Profiles::All,
+                now - STATS_WINDOW,
+                now,
+                target,
+            )
+            .await?;
             if json {
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&views::stats_json(&stats))?
+                    serde_json::to_string_pretty(&views::stats_json(&stats, target))?
                 );
             } else if stats.is_empty() {
                 println!("no profiles");
             } else {
-                print!("{}", views::stats_table(&stats));
+                print!("{}", views::stats_table(&stats, target));
             }
         }
         Command::Tick { now } => {

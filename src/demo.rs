@@ -11,6 +11,8 @@ use sqlx::PgPool;
 use crate::config::Config;
 use crate::domain::LeadId;
 use crate::domain::directory::Directory;
+use crate::store::private_cluster::{self, PrivateCluster};
+use crate::store::reach::Reach;
 use crate::store::{self, leads};
 use crate::transport::MailTransport;
 use crate::transport::file::FileTransport;
@@ -58,8 +60,47 @@ impl DemoOptions {
     }
 }
 
+/// Runs the demo on the configured server, or — when none answers there and PostgreSQL's
+/// server programs are installed — on a private throwaway cluster, stopped and removed at
+/// the end (also on Ctrl-C).
 pub async fn run(options: DemoOptions) -> Result<()> {
-    let url = demo_database_url(&options.server_url);
+    let target = store::describe_url(&options.server_url);
+    let (server_url, private) = match store::reach::reach(&options.server_url).await {
+        Reach::Unreachable(why) if private_cluster::is_installed() => {
+            println!(
+                "No PostgreSQL answers at {target} ({why}): starting a private one for this demo."
+            );
+            let cluster = tokio::task::spawn_blocking(PrivateCluster::start)
+                .await?
+                .context("cannot start a private PostgreSQL for the demo")?;
+            (cluster.url("postgres"), Some(cluster))
+        }
+        _ => (options.server_url.clone(), None),
+    };
+    let where_ = match &private {
+        Some(cluster) => format!(
+            "a private PostgreSQL in {} (removed when the demo ends)",
+            cluster.root().display()
+        ),
+        None => "the PostgreSQL server there".into(),
+    };
+    println!(
+        "Database: {} on {where_}.",
+        store::describe_url(&demo_database_url(&server_url))
+    );
+    let outcome = tokio::select! {
+        outcome = run_on(&server_url, &options) => outcome,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+    };
+    if let Some(cluster) = private {
+        tokio::task::spawn_blocking(move || drop(cluster)).await?;
+        println!("The private PostgreSQL was stopped and its folder removed.");
+    }
+    outcome
+}
+
+async fn run_on(server_url: &str, options: &DemoOptions) -> Result<()> {
+    let url = demo_database_url(server_url);
     let outbox_dir = options.out_dir.join("outbox");
     if outbox_dir.exists() {
         std::fs::remove_dir_all(&outbox_dir)

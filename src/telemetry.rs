@@ -32,48 +32,31 @@ pub fn mask(address: &str) -> String {
 /// Upper bounds of [`LatencyHistogram`]'s buckets, in seconds.
 pub const LATENCY_BUCKETS: [f64; 9] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
 
-/// A Prometheus-style histogram of durations, shared between threads without locks.
-#[derive(Debug, Default)]
-pub struct LatencyHistogram {
-    buckets: [std::sync::atomic::AtomicU64; LATENCY_BUCKETS.len()],
-    count: std::sync::atomic::AtomicU64,
-    micros: std::sync::atomic::AtomicU64,
+/// A histogram of durations in seconds, shared between threads (a Prometheus histogram).
+#[derive(Debug, Clone)]
+pub struct LatencyHistogram(prometheus_client::metrics::histogram::Histogram);
+
+impl Default for LatencyHistogram {
+    fn default() -> Self {
+        Self(prometheus_client::metrics::histogram::Histogram::new(
+            LATENCY_BUCKETS,
+        ))
+    }
 }
 
 impl LatencyHistogram {
     pub fn observe(&self, took: std::time::Duration) {
-        use std::sync::atomic::Ordering::Relaxed;
-        let seconds = took.as_secs_f64();
-        for (bound, bucket) in LATENCY_BUCKETS.iter().zip(&self.buckets) {
-            if seconds <= *bound {
-                bucket.fetch_add(1, Relaxed);
-            }
-        }
-        self.count.fetch_add(1, Relaxed);
-        self.micros
-            .fetch_add(u64::try_from(took.as_micros()).unwrap_or(u64::MAX), Relaxed);
+        self.0.observe(took.as_secs_f64());
     }
 
-    /// (cumulative count per bucket, total count, sum in seconds)
-    pub fn read(&self) -> (Vec<u64>, u64, f64) {
-        use std::sync::atomic::Ordering::Relaxed;
-        let buckets = self.buckets.iter().map(|b| b.load(Relaxed)).collect();
-        let sum = self.micros.load(Relaxed) as f64 / 1e6;
-        (buckets, self.count.load(Relaxed), sum)
+    /// The histogram itself, to register for a scrape.
+    pub fn histogram(&self) -> prometheus_client::metrics::histogram::Histogram {
+        self.0.clone()
     }
 }
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn latency_lands_in_every_bucket_at_or_above_it() {
-        let histogram = super::LatencyHistogram::default();
-        histogram.observe(std::time::Duration::from_millis(30));
-        let (buckets, count, _) = histogram.read();
-        assert_eq!(buckets, [0, 0, 0, 1, 1, 1, 1, 1, 1]);
-        assert_eq!(count, 1);
-    }
-
     #[test]
     fn addresses_are_masked() {
         assert_eq!(

@@ -1,11 +1,14 @@
 //! How leads look to operators: the stable JSON of DESIGN.md and a readable table.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::{Value, json};
 
 use crate::domain::Lead;
+use crate::domain::Locale;
 use crate::domain::company_size::CompanySize;
+use crate::domain::routing::{FLOOR_SHARE, Weight};
+use crate::domain::stats::{Fraction, ProfileStats, STATS_WINDOW};
 use crate::store::inbound::InboundRow;
 use crate::store::leads::EventRow;
 use crate::store::outbox::OutboxRow;
@@ -383,20 +386,30 @@ fn align<const N: usize>(rows: &[[String; N]]) -> String {
     out
 }
 
-/// `partner stats --json`: each profile's counts, rates (0..1, null without data) and median
-/// first response in seconds.
-pub fn stats_json(stats: &[crate::domain::stats::ProfileStats]) -> Value {
+/// `partner stats --json`: each profile's counts over the last 30 days, its rates (0..1,
+/// null without data), median response in seconds, and routing weight with its parts.
+pub fn stats_json(stats: &[ProfileStats], response_target: TimeDelta) -> Value {
+    let rate = |f: Option<Fraction>| f.map(Fraction::rate);
     Value::Array(
         stats
             .iter()
             .map(|s| {
                 let mut view = serde_json::to_value(s).unwrap_or(Value::Null);
                 if let Value::Object(fields) = &mut view {
-                    fields.insert("acceptance_rate".into(), json!(s.acceptance_rate()));
-                    fields.insert("win_rate".into(), json!(s.win_rate()));
-                    let median = fields.remove("median_first_response");
+                    let weight = Weight::of(Some(s));
+                    fields.insert("window_days".into(), json!(STATS_WINDOW.num_days()));
                     fields.insert(
-                        "median_first_response_seconds".into(),
+                        "response_target_seconds".into(),
+                        json!(response_target.num_seconds()),
+                    );
+                    fields.insert("answered".into(), json!(s.accepted + s.declined));
+                    fields.insert("on_time_rate".into(), json!(rate(s.on_time())));
+                    fields.insert("acceptance_rate".into(), json!(rate(s.acceptance())));
+                    fields.insert("win_rate".into(), json!(rate(s.wins())));
+                    fields.insert("weight".into(), json!(weight.value));
+                    let median = fields.remove("median_response");
+                    fields.insert(
+                        "median_response_seconds".into(),
                         median.unwrap_or(Value::Null),
                     );
                 }
@@ -406,31 +419,60 @@ pub fn stats_json(stats: &[crate::domain::stats::ProfileStats]) -> Value {
     )
 }
 
-/// One line per profile, for `partner stats` without `--json`.
-pub fn stats_table(stats: &[crate::domain::stats::ProfileStats]) -> String {
-    use crate::domain::stats::short_duration;
-    let percent = |rate: Option<f64>| rate.map_or("-".into(), |r| format!("{:.0}%", r * 100.0));
+/// One line per profile, for `partner stats` without `--json`: the last 30 days, and the
+/// routing weight with the two rates it is the mean of.
+pub fn stats_table(stats: &[ProfileStats], response_target: TimeDelta) -> String {
+    let locale = Locale::En;
+    let of = |f: Option<Fraction>| {
+        f.map_or("-".into(), |f| {
+            let percent = locale.percent(f.part, f.whole).unwrap_or_default();
+            format!("{}/{} {percent}", f.part, f.whole)
+        })
+    };
     let mut table = vec![[
         "PARTNER".to_string(),
         "PROFILE".into(),
         "LEADS".into(),
-        "MARKETPLACE".into(),
-        "QUALIFIED".into(),
-        "MEDIAN RESPONSE".into(),
-        "ACCEPTANCE".into(),
-        "WINS".into(),
+        format!("IN {}", locale.duration(response_target)),
+        "MEDIAN".into(),
+        "ACCEPTED".into(),
+        "EXPIRED".into(),
+        "WON".into(),
+        "WEIGHT".into(),
+        "WHY".into(),
     ]];
     for s in stats {
+        let weight = Weight::of(Some(s));
+        let why = |f: Option<Fraction>, what: &str| match f {
+            Some(f) => format!("{what} {}/{}", f.part, f.whole),
+            None => format!("{what} unknown (counts 1/2)"),
+        };
         table.push([
             s.partner_id.clone(),
             s.profile_id.clone(),
             s.leads.to_string(),
-            s.marketplace.to_string(),
-            s.qualified.to_string(),
-            s.median_first_response.map_or("-".into(), short_duration),
-            percent(s.acceptance_rate()),
-            percent(s.win_rate()),
+            of(s.on_time()),
+            s.median_response.map_or("-".into(), |m| locale.duration(m)),
+            of(s.acceptance()),
+            s.expired.to_string(),
+            of(s.wins()),
+            format!("{:.2}", weight.value),
+            format!(
+                "mean of {} and {}",
+                why(weight.on_time, "in time"),
+                why(weight.acceptance, "accepted")
+            ),
         ]);
     }
-    align(&table)
+    let mut out = format!(
+        "Leads received in the last {days} days.\n\
+         IN {target}: answered within the response target, of the leads answered or older than it.\n\
+         ACCEPTED: of the leads accepted, declined or expired.\n\
+         WEIGHT: the routing weight; each matching profile keeps at least a {floor}% share.\n\n",
+        days = STATS_WINDOW.num_days(),
+        target = locale.duration(response_target),
+        floor = (FLOOR_SHARE * 100.0).round()
+    );
+    out.push_str(&align(&table));
+    out
 }

@@ -126,14 +126,35 @@ async fn the_whole_loop_over_real_servers() {
 
     let (status, metrics) = daemon.get("/metrics").await.expect("/metrics answers");
     assert_eq!(status, 200);
-    assert!(
-        metrics.contains("leadbot_leads{state=\"won\"} 1"),
+    let scrape = parse_metrics(&metrics);
+    assert_eq!(
+        sample(&scrape, "leadbot_leads", &[("state", "won")]),
+        Some(1.0)
+    );
+    assert_eq!(sample(&scrape, "leadbot_database_up", &[]), Some(1.0));
+    assert_eq!(sample(&scrape, "leadbot_imap_holds_lock", &[]), Some(1.0));
+    assert_eq!(
+        sample(
+            &scrape,
+            "leadbot_inbound_messages_total",
+            &[("class", "request"), ("outcome", "applied")]
+        ),
+        Some(1.0),
         "{metrics}"
     );
-    assert!(metrics.contains("leadbot_imap_holds_lock 1"), "{metrics}");
     assert!(
-        metrics.contains("leadbot_ingest_seconds_count 3"),
+        sample(&scrape, "leadbot_outbox_sent_total", &[]).is_some_and(|sent| sent >= 2.0),
         "{metrics}"
+    );
+    let latency = scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == "leadbot_ingest_seconds")
+        .map(|s| s.value.clone());
+    assert!(
+        matches!(&latency, Some(prometheus_parse::Value::Histogram(buckets))
+            if buckets.last().is_some_and(|b| b.count == 3.0)),
+        "three messages timed: {latency:?}\n{metrics}"
     );
     assert_eq!(daemon.get("/readyz").await.map(|r| r.0), Some(200));
     assert_eq!(daemon.stop(), Some(0), "SIGTERM ends with exit code 0");
@@ -233,6 +254,156 @@ async fn check_says_pass_or_fail_for_each_part() {
             .any(|l| l.starts_with("pass") && l.contains("imap")),
         "{text}"
     );
+}
+
+fn parse_metrics(text: &str) -> prometheus_parse::Scrape {
+    prometheus_parse::Scrape::parse(text.lines().map(|line| Ok(line.to_string())))
+        .expect("/metrics parses as Prometheus text")
+}
+
+/// The value of the series `name` with exactly these labels.
+fn sample(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    scrape
+        .samples
+        .iter()
+        .find(|s| {
+            s.metric == name
+                && s.labels.len() == labels.len()
+                && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v))
+        })
+        .and_then(|s| match s.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => Some(v),
+            _ => None,
+        })
+}
+
+/// With PostgreSQL gone, monitoring still gets quick answers: `/readyz` says 503 and
+/// `/metrics` serves the process's own series with `leadbot_database_up 0`.
+#[tokio::test(flavor = "multi_thread")]
+async fn readiness_and_metrics_answer_quickly_while_postgresql_is_down() {
+    let mut cluster =
+        leadbot::store::private_cluster::PrivateCluster::start().unwrap_or_else(|e| panic!("{e}"));
+    let db = TestDb::on_server(&cluster.url("postgres")).await;
+    seed_directory(&db.pool).await;
+    let stack = MailStack::start().await;
+    stack.add_user(BOT, BOT_PASSWORD);
+    let mut daemon = Daemon::start(&db, &stack).await;
+    assert_eq!(daemon.get("/readyz").await.map(|r| r.0), Some(200));
+
+    cluster.stop_fast().expect("stop the private PostgreSQL");
+    let asked = Instant::now();
+    let ready = daemon.get("/readyz").await.expect("/readyz answers");
+    let ready_took = asked.elapsed();
+    assert_eq!(ready.0, 503, "{}", ready.1);
+    let asked = Instant::now();
+    let (status, metrics) = daemon.get("/metrics").await.expect("/metrics answers");
+    let metrics_took = asked.elapsed();
+    assert_eq!(status, 200);
+    let scrape = parse_metrics(&metrics);
+    assert_eq!(
+        sample(&scrape, "leadbot_database_up", &[]),
+        Some(0.0),
+        "{metrics}"
+    );
+    assert!(
+        sample(&scrape, "leadbot_scheduler_ticks_total", &[]).is_some(),
+        "{metrics}"
+    );
+    // The budget is one second each; the margin absorbs a loaded test machine, and the
+    // old behaviour (the pool's 5 s acquire timeout) still fails.
+    assert!(
+        ready_took < Duration::from_millis(2500),
+        "/readyz took {ready_took:?}"
+    );
+    assert!(
+        metrics_took < Duration::from_millis(2500),
+        "/metrics took {metrics_took:?}"
+    );
+
+    cluster
+        .start_again()
+        .expect("start the private PostgreSQL again");
+    until("/readyz to recover", 20, async || {
+        daemon.get("/readyz").await.is_some_and(|r| r.0 == 200)
+    })
+    .await;
+    assert_eq!(daemon.stop(), Some(0));
+    drop(db);
+}
+
+/// The line `check` prints for `part`, which must have failed.
+fn failed_line(env: &[(String, String)], part: &str) -> String {
+    let output = run(env, &["check"]);
+    let text = stdout(&output);
+    assert!(!output.status.success(), "{text}");
+    text.lines()
+        .find(|line| line.starts_with("FAIL") && line.contains(part))
+        .unwrap_or_else(|| panic!("no failed {part} line:\n{text}"))
+        .to_string()
+}
+
+fn with(env: &[(String, String)], key: &str, value: &str) -> Vec<(String, String)> {
+    let mut env: Vec<_> = env.iter().filter(|(k, _)| k != key).cloned().collect();
+    env.push((key.into(), value.into()));
+    env
+}
+
+#[tokio::test]
+async fn check_tells_an_operator_which_step_fails() {
+    let (db, mut stack) = ready().await;
+    let env = environment(&db, &stack, 1);
+    let nothing_listens = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let server = db.url.rsplit_once('/').unwrap().0.to_string();
+    let (scheme, host) = server.split_once('@').unwrap();
+
+    let line = failed_line(
+        &with(&env, "DATABASE_URL", &format!("{server}/no_such_database")),
+        "postgresql",
+    );
+    assert!(
+        line.contains("database missing") && line.contains("leadbot migrate"),
+        "{line}"
+    );
+    let line = failed_line(
+        &with(
+            &env,
+            "DATABASE_URL",
+            &format!("postgres://no_such_role@{host}/postgres"),
+        ),
+        "postgresql",
+    );
+    assert!(line.contains("authentication failed"), "{line}");
+    assert!(scheme.starts_with("postgres://"));
+    let line = failed_line(
+        &with(
+            &env,
+            "DATABASE_URL",
+            &format!("postgres://postgres@127.0.0.1:{nothing_listens}/x"),
+        ),
+        "postgresql",
+    );
+    assert!(line.contains("server unreachable"), "{line}");
+
+    let line = failed_line(&with(&env, "LEADBOT_IMAP_PASSWORD", "wrong"), "imap");
+    assert!(line.contains("refused the login"), "{line}");
+    let line = failed_line(
+        &with(&env, "LEADBOT_IMAP_PORT", &nothing_listens.to_string()),
+        "imap",
+    );
+    assert!(line.contains("cannot connect"), "{line}");
+    let line = failed_line(&with(&env, "LEADBOT_IMAP_SECURITY", "tls"), "imap");
+    assert!(line.contains("TLS"), "{line}");
+
+    let line = failed_line(&with(&env, "LEADBOT_SMTP_SECURITY", "tls"), "smtp");
+    assert!(line.contains("TLS failed"), "{line}");
+    stack.stop_smtp().await;
+    let line = failed_line(&env, "smtp");
+    assert!(line.contains("server unreachable"), "{line}");
 }
 
 #[tokio::test]

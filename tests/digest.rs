@@ -7,13 +7,17 @@ use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
 use leadbot::config::Config;
 use leadbot::domain::Locale;
 use leadbot::domain::lifecycle::{Action, Actor, DealChanges};
+use leadbot::domain::stats::Fraction;
 use leadbot::domain::{ContactRole, Customer, DeclineReason, LeadId, LeadKind, Money};
 use leadbot::domain::{LeadContext, LeadState, Referrer, ReferrerKind};
-use leadbot::mail::templates::{Notification, render};
+use leadbot::mail::digest as mail_digest;
 use leadbot::store::leads::{self, NewLead};
+use leadbot::transport::{MailTransport, MemoryTransport};
 use leadbot::workflow::act::act;
 use leadbot::workflow::digest;
+use leadbot::workflow::outbox::{Courier, flush};
 use leadbot::workflow::scheduler::tick;
+use mail_parser::{MessageParser, MessagePart, MimeHeaders};
 use sqlx::PgPool;
 use support::db::{SECRET, TestDb, seed_directory};
 use support::leadbot::{run, stdout};
@@ -191,9 +195,17 @@ async fn world() -> (TestDb, Config) {
 
 async fn contoso_digest(pool: &PgPool) -> leadbot::domain::digest::Digest {
     let mut conn = pool.acquire().await.unwrap();
-    digest::build(&mut conn, "contoso", "Contoso Ltd", None, now())
-        .await
-        .unwrap()
+    let settings = Config::from_parts(None, &format!("[bot]\nsecret = \"{SECRET}\"\n"), &[]);
+    digest::build(
+        &mut conn,
+        &settings.unwrap(),
+        "contoso",
+        "Contoso Ltd",
+        None,
+        now(),
+    )
+    .await
+    .unwrap()
 }
 
 fn companies(leads: &[leadbot::domain::digest::DigestLead]) -> Vec<String> {
@@ -219,10 +231,10 @@ async fn the_digest_counts_what_happened() {
     assert_eq!(companies(&digest.expiring_soon), ["Bellows"]);
     assert_eq!(companies(&digest.won), ["Fourth"]);
     assert!(digest.lost.is_empty(), "Humongo was lost before the period");
+    assert!(digest.accepted.is_empty() && digest.declined.is_empty());
+    assert!(digest.expired.is_empty());
     let pipeline: Vec<String> = digest.pipeline.iter().map(ToString::to_string).collect();
     assert_eq!(pipeline, ["35,000.00 EUR", "8,000.00 USD"]);
-    // Responses after 1, 2, 4, 6, 30 and 50 hours.
-    assert_eq!(digest.median_first_response, Some(TimeDelta::hours(5)));
     let by_state: Vec<(LeadState, usize)> = digest.by_state.clone();
     assert_eq!(
         by_state,
@@ -235,8 +247,10 @@ async fn the_digest_counts_what_happened() {
             (LeadState::Lost, 1),
         ]
     );
+    // Answered after 1, 2, 4, 6, 30 and 50 hours; Bellows unanswered for 13 days; Adatum
+    // (10 hours) is not late yet.
     let buckets: Vec<usize> = digest.response_times.iter().map(|(_, n)| *n).collect();
-    assert_eq!(buckets, [0, 2, 2, 2, 0]);
+    assert_eq!(buckets, [0, 2, 2, 2, 0, 1]);
 
     let [profile] = digest.profiles.as_slice() else {
         panic!("contoso has one profile: {:?}", digest.profiles);
@@ -247,26 +261,23 @@ async fn the_digest_counts_what_happened() {
         (8, 7, 1)
     );
     assert_eq!(
-        (profile.answered, profile.accepted, profile.declined),
-        (6, 5, 1)
+        (profile.accepted, profile.declined, profile.expired),
+        (5, 1, 0)
     );
-    assert_eq!((profile.won, profile.lost), (1, 1));
-    assert_eq!(profile.acceptance_rate(), Some(5.0 / 6.0));
-    assert_eq!(profile.win_rate(), Some(0.5));
-    assert_eq!(profile.median_first_response, Some(TimeDelta::hours(5)));
+    assert_eq!((profile.won, profile.lost, profile.waiting), (1, 1, 2));
+    let fraction = |f: Option<Fraction>| f.map(|f| (f.part, f.whole));
+    assert_eq!(fraction(profile.acceptance()), Some((5, 6)));
+    assert_eq!(fraction(profile.on_time()), Some((4, 7)));
+    assert_eq!(fraction(profile.wins()), Some((1, 2)));
+    // The median of 1, 2, 4, 6, 30, 50 hours and Bellows' 13 days.
+    assert_eq!(profile.median_response, Some(TimeDelta::hours(6)));
+    assert_eq!(digest.total.on_time(), profile.on_time());
 }
 
-/// `L-1003` → `L-ID`; the chart's base64 → `PNG`. Dates come from the test's fixed clock.
+/// `L-1003` → `L-ID`. Dates come from the test's fixed clock.
 fn blanked(text: &str) -> String {
-    let text = match text.split_once("data:image/png;base64,") {
-        Some((before, after)) => {
-            let rest = after.split_once('"').map_or("", |(_, rest)| rest);
-            format!("{before}data:image/png;base64,PNG\"{rest}")
-        }
-        None => text.to_string(),
-    };
     let mut out = String::with_capacity(text.len());
-    let mut rest = text.as_str();
+    let mut rest = text;
     while let Some(at) = rest.find("L-") {
         out.push_str(&rest[..at + 2]);
         rest = &rest[at + 2..];
@@ -280,24 +291,23 @@ fn blanked(text: &str) -> String {
     out
 }
 
+const CHART_ID: &str = "chart.1@leads.example.test";
+
 #[tokio::test]
 async fn the_digest_reads_well_in_english_and_french() {
     let (db, _) = world().await;
     let digest = contoso_digest(&db.pool).await;
     let day = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
-    let notification = Notification::Digest {
-        digest: &digest,
-        day,
-    };
     for locale in [Locale::En, Locale::Fr] {
-        let rendered = render(&notification, locale).unwrap();
-        let png = rendered
-            .html
-            .split_once("data:image/png;base64,")
-            .and_then(|(_, rest)| rest.split_once('"'))
-            .map(|(b64, _)| data_encoding::BASE64.decode(b64.as_bytes()).unwrap())
-            .expect("an inline chart");
-        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+        let written = mail_digest::render(&digest, day, locale, CHART_ID).unwrap();
+        assert!(written.chart.data.starts_with(b"\x89PNG\r\n\x1a\n"));
+        assert!(
+            written
+                .rendered
+                .html
+                .contains("src=\"cid:chart.1@leads.example.test\"")
+        );
+        let rendered = written.rendered;
         insta::assert_snapshot!(
             format!("digest_text_{}", locale.as_str()),
             blanked(&format!(
@@ -317,11 +327,10 @@ async fn what_customers_wrote_is_escaped_in_the_html() {
     let (db, _) = world().await;
     let mut digest = contoso_digest(&db.pool).await;
     digest.new_leads[0].customer = "<script>alert(1)</script> & Co".into();
-    let notification = Notification::Digest {
-        digest: &digest,
-        day: now().date_naive(),
-    };
-    let rendered = render(&notification, Locale::En).unwrap();
+    let day = now().date_naive();
+    let rendered = mail_digest::render(&digest, day, Locale::En, CHART_ID)
+        .unwrap()
+        .rendered;
     assert!(!rendered.html.contains("<script>"), "{}", rendered.html);
     assert!(rendered.text.contains("<script>alert(1)</script> & Co"));
 }
@@ -356,11 +365,11 @@ async fn each_admin_gets_one_digest_a_day_after_the_digest_time() {
         [
             (
                 "bob@fabrikam.test".into(),
-                "Daily digest for Fabrikam Consulting: 2026-11-20".into()
+                "Daily digest for Fabrikam Consulting: 20 Nov 2026".into()
             ),
             (
                 "paul@contoso.test".into(),
-                "Synthèse quotidienne Contoso Ltd : 2026-11-20".into()
+                "Synthèse quotidienne Contoso Ltd\u{a0}: 20 nov. 2026".into()
             ),
         ]
     );
@@ -413,7 +422,8 @@ async fn digest_send_queues_one_now_and_the_scheduler_skips_that_admin_today() {
 #[tokio::test]
 async fn partner_stats_shows_each_profile() {
     let (db, _) = world().await;
-    let output = run(&db.env(), &["partner", "stats", "--json"]);
+    let at = ["--now", "2026-11-20T08:00:00Z"];
+    let output = run(&db.env(), &["partner", "stats", "--json", at[0], at[1]]);
     assert!(output.status.success(), "{output:?}");
     let stats: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let contoso = &stats[0];
@@ -421,15 +431,181 @@ async fn partner_stats_shows_each_profile() {
     assert_eq!(contoso["leads"], 8);
     assert_eq!(contoso["marketplace"], 7);
     assert_eq!(contoso["qualified"], 1);
+    assert_eq!(contoso["answered_in_time"], 4);
+    assert_eq!(contoso["response_due"], 7);
     assert_eq!(contoso["win_rate"], 0.5);
-    assert_eq!(contoso["median_first_response_seconds"], 5 * 3600);
+    assert_eq!(contoso["median_response_seconds"], 6 * 3600);
     assert_eq!(stats[1]["profile_id"], "fabrikam-uk");
     assert_eq!(stats[1]["acceptance_rate"], serde_json::Value::Null);
+    // Nothing known of Fabrikam: an average weight, neither favoured nor starved.
+    assert_eq!(stats[1]["weight"], 0.5);
 
-    let table = stdout(&run(&db.env(), &["partner", "stats"]));
-    assert!(table.starts_with("PARTNER"), "{table}");
+    let table = stdout(&run(&db.env(), &["partner", "stats", at[0], at[1]]));
+    assert!(table.contains("PARTNER"), "{table}");
     assert!(
-        table.contains("contoso-fr") && table.contains("83%") && table.contains("5h"),
+        table.contains("contoso-fr") && table.contains("4/7 57%") && table.contains("5/6 83%"),
         "{table}"
+    );
+    assert!(
+        table.contains("mean of in time 4/7 and accepted 5/6"),
+        "{table}"
+    );
+}
+
+async fn expire(pool: &PgPool, lead: LeadId, at: DateTime<Utc>) {
+    act(pool, lead, &Actor::Scheduler, Action::Expire, at)
+        .await
+        .unwrap();
+}
+
+/// The month the issue describes: seven leads, two accepted within a few hours, five left
+/// to expire. Every reader sees "answered within 1 d: 2 of 7" and "accepted: 2 of 7".
+#[tokio::test]
+async fn a_month_where_most_leads_expire_reads_the_same_everywhere() {
+    let db = TestDb::new().await;
+    seed_directory(&db.pool).await;
+    let day = 24;
+    for (n, company) in ["Ash", "Birch", "Cedar", "Dogwood", "Elder", "Fir", "Gum"]
+        .into_iter()
+        .enumerate()
+    {
+        let received = hours_ago((25 - n as i64) * day);
+        let lead = new_lead(&db.pool, "contoso-fr", company, received, false, false).await;
+        if n < 2 {
+            accept(&db.pool, lead, 1_000, "EUR", received + TimeDelta::hours(3)).await;
+        } else {
+            expire(&db.pool, lead, received + TimeDelta::days(14)).await;
+        }
+    }
+    let config = config(&db);
+
+    let digest = contoso_digest(&db.pool).await;
+    let profile = &digest.profiles[0];
+    assert_eq!((profile.accepted, profile.expired), (2, 5));
+    let day = now().date_naive();
+    let en = mail_digest::render(&digest, day, Locale::En, CHART_ID).unwrap();
+    for expected in [
+        "Answered within 1\u{a0}d: 2 of 7 (29%)",
+        "Accepted, of the leads decided or expired: 2 of 7 (29%)",
+        "Expired unanswered: 5",
+        "median response 14\u{a0}d",
+    ] {
+        assert!(
+            en.rendered.text.contains(expected),
+            "{expected:?} in\n{}",
+            en.rendered.text
+        );
+    }
+    let fr = mail_digest::render(&digest, day, Locale::Fr, CHART_ID).unwrap();
+    assert!(
+        fr.rendered.text.contains("2 sur 7 (29\u{202f}%)"),
+        "{}",
+        fr.rendered.text
+    );
+
+    let output = run(
+        &db.env(),
+        &[
+            "partner",
+            "stats",
+            "--json",
+            "--now",
+            "2026-11-20T08:00:00Z",
+        ],
+    );
+    let stats: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let contoso = &stats[0];
+    assert_eq!(contoso["answered_in_time"], 2);
+    assert_eq!(contoso["response_due"], 7);
+    assert_eq!(contoso["expired"], 5);
+    assert_eq!(contoso["acceptance_rate"], 2.0 / 7.0);
+
+    // Routing reads the same figures: the weight is the mean of 2/7 and 2/7.
+    let mut conn = db.pool.acquire().await.unwrap();
+    let record = leadbot::store::stats::profile_stats(
+        &mut conn,
+        leadbot::store::stats::Profiles::Only(&["contoso-fr".to_string()]),
+        now() - leadbot::domain::stats::STATS_WINDOW,
+        now(),
+        config.schedule.response_target,
+    )
+    .await
+    .unwrap();
+    let weight = leadbot::domain::routing::Weight::of(record.first());
+    assert!((weight.value - 2.0 / 7.0).abs() < 1e-9, "{weight:?}");
+    assert_eq!(contoso["weight"], weight.value);
+}
+
+/// The digest as it leaves: text and HTML alternatives, the HTML related to the PNG chart it
+/// shows as `cid:`, under 100 KB even for a busy month (lists capped), sent once.
+#[tokio::test]
+async fn a_busy_month_s_digest_is_a_related_mail_under_100_kb_sent_once() {
+    let (db, config) = world().await;
+    for n in 0..60 {
+        let company = format!("Very Long Customer Company Name Number {n} Incorporated");
+        new_lead(
+            &db.pool,
+            "contoso-fr",
+            &company,
+            hours_ago(n * 5 + 1),
+            n % 4 == 0,
+            false,
+        )
+        .await;
+    }
+    let sent = digest::send_now(&db.pool, &config, Some("contoso"), now())
+        .await
+        .unwrap();
+    assert_eq!(sent.sent, 1);
+    let memory = MemoryTransport::new();
+    let courier = Courier::new(MailTransport::Memory(memory.clone()), &config);
+    let report = flush(&db.pool, &courier, now()).await.unwrap();
+    let again = flush(&db.pool, &courier, now()).await.unwrap();
+    assert_eq!((report.sent, again.sent), (1, 0));
+    let [mail] = memory.sent().try_into().expect("one digest");
+    assert!(
+        mail.raw.len() < 100_000,
+        "the digest is {} bytes",
+        mail.raw.len()
+    );
+
+    let message = MessageParser::default().parse(&mail.raw).unwrap();
+    let kind = |part: &MessagePart| {
+        let ct = part.content_type().unwrap();
+        format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default())
+    };
+    let kinds: Vec<String> = message.parts.iter().map(kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            "multipart/alternative",
+            "text/plain",
+            "multipart/related",
+            "text/html",
+            "image/png"
+        ]
+    );
+    let image = &message.parts[4];
+    let content_id = image.content_id().expect("the chart has a Content-ID");
+    assert_eq!(
+        image.content_disposition().map(|d| d.ctype()),
+        Some("inline")
+    );
+    assert!(image.contents().starts_with(b"\x89PNG\r\n\x1a\n"));
+    let html = message.body_html(0).unwrap();
+    assert!(
+        html.contains(&format!("src=\"cid:{content_id}\"")),
+        "the HTML shows the chart by its Content-ID {content_id}"
+    );
+    let text = message.body_text(0).unwrap();
+    // Paul reads French: 61 waiting leads, 8 listed.
+    assert!(
+        text.contains("En attente de votre réponse\u{a0}: 62"),
+        "{text}"
+    );
+    assert!(text.contains("et 54 autres"), "{text}");
+    assert!(
+        !html.contains("data:image"),
+        "no data: URI, which Gmail strips"
     );
 }

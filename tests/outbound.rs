@@ -19,7 +19,7 @@ use leadbot::transport::{MailTransport, MemoryTransport};
 use leadbot::workflow::act::act_in;
 use leadbot::workflow::notify::{self, ContactNotice};
 use leadbot::workflow::outbox::{Courier, Delivery, FlushReport, flush, try_deliver_one};
-use mail_parser::MessageParser;
+use mail_parser::{MessageParser, MimeHeaders};
 use support::MailStack;
 use support::db::{SECRET, TestDb, seed_directory};
 
@@ -98,6 +98,7 @@ fn plain_mail(to: &str, n: usize) -> OutgoingMail {
         reply_to: None,
         in_reply_to: None,
         references: Vec::new(),
+        inline: Vec::new(),
     }
 }
 
@@ -618,4 +619,52 @@ async fn outbox_flush_writes_eml_files_without_smtp_and_outbox_list_shows_the_re
             .ends_with("@leads.example.test")
     );
     assert!(alice["text"].as_str().unwrap().contains("ACCEPTER"));
+}
+
+/// The digest's chart survives Postfix and Dovecot: the admin's mailbox holds the HTML with
+/// `cid:` and, related to it, the PNG under that Content-ID.
+#[tokio::test]
+async fn a_digest_arrives_through_postfix_with_its_inline_chart() {
+    let stack = MailStack::start().await;
+    stack.add_user("paul@contoso.test", "paul");
+    let db = TestDb::new().await;
+    seed_directory(&db.pool).await;
+    new_lead(&db, "Migrer vers Teams").await;
+    let config = config(Some(stack.smtp_port()));
+    let at = received_at() + Duration::hours(1);
+    let sent = leadbot::workflow::digest::send_now(&db.pool, &config, Some("contoso"), at)
+        .await
+        .unwrap();
+    assert_eq!(sent.sent, 1);
+    let report = flush(&db.pool, &smtp_courier(&stack), at).await.unwrap();
+    assert_eq!(report.sent, 1);
+
+    let is_digest = |raw: &[u8]| String::from_utf8_lossy(raw).contains("image/png");
+    stack
+        .wait_for(
+            "paul@contoso.test",
+            "paul",
+            "INBOX",
+            is_digest,
+            MailStack::DEFAULT_TIMEOUT,
+        )
+        .await;
+    let inbox = stack.fetch_all("paul@contoso.test", "paul", "INBOX").await;
+    let digest = MessageParser::default().parse(&inbox[0]).unwrap();
+    assert!(
+        digest
+            .subject()
+            .unwrap()
+            .starts_with("Synthèse quotidienne")
+    );
+    let chart = digest
+        .parts
+        .iter()
+        .find(|p| p.content_type().is_some_and(|ct| ct.ctype() == "image"))
+        .expect("the chart part");
+    let content_id = chart.content_id().expect("a Content-ID");
+    assert!(chart.contents().starts_with(b"\x89PNG\r\n\x1a\n"));
+    let html = digest.body_html(0).unwrap();
+    assert!(html.contains(&format!("cid:{content_id}")), "{html}");
+    assert!(inbox[0].len() < 100_000);
 }

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use crate::config::Config;
 use crate::store;
+use crate::store::reach::Reach;
 use crate::transport::smtp::SmtpTransport;
 
 /// One line of the report.
@@ -49,28 +50,35 @@ pub async fn check(config_path: Option<&Path>) -> Vec<CheckLine> {
 async fn check_database(config: &Config) -> CheckLine {
     let url = config.database_url.expose();
     let target = store::describe_url(url);
-    let result = async {
+    let reach = store::reach::reach(url).await;
+    if reach != Reach::Ready {
+        return CheckLine {
+            part: "postgresql",
+            passed: false,
+            detail: reach.describe(&target),
+        };
+    }
+    let applied = async {
         let pool = store::connect(url).await?;
-        let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM _sqlx_migrations")
             .fetch_one(&pool)
             .await
             .map_err(|source| store::StoreError::Query {
-                doing: "reading the schema version (run `leadbot migrate`)",
+                doing: "reading the schema version",
                 source,
-            })?;
-        Ok::<_, store::StoreError>(applied)
+            })
     }
     .await;
-    match result {
+    match applied {
         Ok(applied) => CheckLine {
             part: "postgresql",
             passed: true,
             detail: format!("{target} reached, {applied} migration(s) applied"),
         },
-        Err(error) => CheckLine {
+        Err(_) => CheckLine {
             part: "postgresql",
             passed: false,
-            detail: format!("{error:#}"),
+            detail: format!("{target} reached, but its schema is missing (run `leadbot migrate`)"),
         },
     }
 }

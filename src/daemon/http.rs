@@ -9,8 +9,11 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use sqlx::PgPool;
 
-use super::metrics::Metrics;
+use super::metrics::{DATABASE_BUDGET, Metrics};
 use crate::workflow::listener::ListenerStats;
+
+/// How long `/readyz` waits for PostgreSQL before answering 503.
+const READY_BUDGET: std::time::Duration = DATABASE_BUDGET;
 
 #[derive(Clone)]
 pub struct HttpState {
@@ -39,32 +42,34 @@ async fn health(State(state): State<HttpState>) -> impl IntoResponse {
     }
 }
 
+/// Reaches PostgreSQL within [`READY_BUDGET`]: a load balancer must not hang on us.
 async fn ready(State(state): State<HttpState>) -> impl IntoResponse {
-    match sqlx::query("SELECT 1").execute(&state.pool).await {
-        Ok(_) => (StatusCode::OK, "ready\n".to_string()),
-        Err(error) => (
+    let probe = sqlx::query("SELECT 1").execute(&state.pool);
+    match tokio::time::timeout(READY_BUDGET, probe).await {
+        Ok(Ok(_)) => (StatusCode::OK, "ready\n".to_string()),
+        Ok(Err(error)) => (
             StatusCode::SERVICE_UNAVAILABLE,
             format!("PostgreSQL unreachable: {error}\n"),
+        ),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("PostgreSQL did not answer within {READY_BUDGET:?}\n"),
         ),
     }
 }
 
 async fn metrics(State(state): State<HttpState>) -> impl IntoResponse {
     let listener = state.listener.snapshot();
-    let rendered = state
+    let text = state
         .metrics
         .render(&state.pool, &listener, &state.listener.ingest_latency)
         .await;
-    match rendered {
-        Ok(text) => (
-            StatusCode::OK,
-            [("content-type", "text/plain; version=0.0.4")],
-            text,
-        ),
-        Err(error) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [("content-type", "text/plain; version=0.0.4")],
-            format!("# {error}\n"),
-        ),
-    }
+    (
+        StatusCode::OK,
+        [(
+            "content-type",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
 }

@@ -1,161 +1,180 @@
-//! Prometheus metrics in the text exposition format, written by hand (a handful of series
-//! does not need a metrics framework).
+//! Prometheus metrics, encoded by the `prometheus-client` crate (its conventions: counters
+//! end in `_total`, histograms in `_bucket`/`_sum`/`_count`, every series under `leadbot_`).
 //!
 //! Counts that several processes share (messages by class, leads by state, the outbox)
 //! are read from PostgreSQL when scraped, so every instance reports the same truth; what
-//! only this process knows (retries, reconnects, ingest latency) is counted in memory.
-//! Ingest latency is measured by the IMAP listener, around each message's transaction.
+//! only this process knows (sends, retries, reconnects, ingest latency) is counted in
+//! memory. A scrape never waits more than [`DATABASE_BUDGET`] for PostgreSQL: when it is
+//! away, the process's own series still come, with `leadbot_database_up 0`.
 
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 use sqlx::PgPool;
 
 use crate::store::{Doing, StoreError};
-use crate::telemetry::{LATENCY_BUCKETS, LatencyHistogram};
+use crate::telemetry::LatencyHistogram;
 use crate::workflow::listener::ListenerStatsSnapshot;
 
+/// How long a scrape may wait for PostgreSQL's counts.
+pub const DATABASE_BUDGET: Duration = Duration::from_secs(1);
+
+type Labels = Vec<(&'static str, String)>;
+
+/// This process's own counters; cheap to clone (each one is shared).
 #[derive(Default)]
 pub struct Metrics {
-    pub outbox_sent: AtomicU64,
-    pub outbox_retried: AtomicU64,
-    pub outbox_failed: AtomicU64,
-    pub scheduler_ticks: AtomicU64,
+    pub outbox_sent: Counter,
+    pub outbox_retried: Counter,
+    pub outbox_failed: Counter,
+    pub scheduler_ticks: Counter,
+}
+
+/// What PostgreSQL says about everyone's work, read at scrape time.
+struct DatabaseCounts {
+    inbound: Vec<(String, String, i64)>,
+    leads: Vec<(String, i64)>,
+    outbox: Vec<(String, i64)>,
 }
 
 impl Metrics {
-    pub fn add(counter: &AtomicU64, n: usize) {
-        counter.fetch_add(n as u64, Ordering::Relaxed);
+    pub fn add(counter: &Counter, n: usize) {
+        counter.inc_by(n as u64);
     }
 
-    /// The whole exposition: database-wide gauges, then this process's counters.
+    /// The whole exposition: database-wide series (when PostgreSQL answers in time), then
+    /// this process's own.
     pub async fn render(
         &self,
         pool: &PgPool,
         listener: &ListenerStatsSnapshot,
         ingest_latency: &LatencyHistogram,
-    ) -> Result<String, StoreError> {
-        let mut out = String::new();
-        let inbound: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT coalesce(class, 'unreadable'), outcome, count(*) FROM inbound_messages
-             GROUP BY 1, 2 ORDER BY 1, 2",
-        )
-        .fetch_all(pool)
-        .await
-        .doing("counting inbound messages")?;
-        header(
-            &mut out,
-            "leadbot_inbound_messages",
-            "counter",
-            "Inbound messages recorded, by class and outcome.",
+    ) -> String {
+        let counts = tokio::time::timeout(DATABASE_BUDGET, read_counts(pool)).await;
+        let mut registry = Registry::with_prefix("leadbot");
+
+        let database_up = Gauge::<i64>::default();
+        registry.register(
+            "database_up",
+            "1 when PostgreSQL answered this scrape in time, else 0",
+            database_up.clone(),
         );
-        for (class, outcome, n) in inbound {
-            let _ = writeln!(
-                out,
-                "leadbot_inbound_messages{{class=\"{class}\",outcome=\"{outcome}\"}} {n}"
-            );
-        }
-        let leads: Vec<(String, i64)> =
-            sqlx::query_as("SELECT state, count(*) FROM leads GROUP BY 1 ORDER BY 1")
-                .fetch_all(pool)
-                .await
-                .doing("counting leads")?;
-        header(&mut out, "leadbot_leads", "gauge", "Leads by state.");
-        for (state, n) in leads {
-            let _ = writeln!(out, "leadbot_leads{{state=\"{state}\"}} {n}");
-        }
-        let outbox: Vec<(String, i64)> =
-            sqlx::query_as("SELECT state, count(*) FROM outbox GROUP BY 1 ORDER BY 1")
-                .fetch_all(pool)
-                .await
-                .doing("counting outbox mail")?;
-        header(
-            &mut out,
-            "leadbot_outbox_mail",
-            "gauge",
-            "Outbox mail by state.",
-        );
-        for (state, n) in outbox {
-            let _ = writeln!(out, "leadbot_outbox_mail{{state=\"{state}\"}} {n}");
-        }
-        let counters = [
-            (
-                "leadbot_outbox_sent_total",
-                "Mail this process sent.",
-                &self.outbox_sent,
+        match counts {
+            Ok(Ok(counts)) => {
+                database_up.set(1);
+                register_database_counts(&mut registry, counts);
+            }
+            Ok(Err(error)) => {
+                tracing::warn!(error = %format!("{error:#}"), "metrics without the database's counts")
+            }
+            Err(_) => tracing::warn!(
+                "metrics without the database's counts: no answer within {DATABASE_BUDGET:?}"
             ),
+        }
+
+        for (name, help, counter) in [
+            ("outbox_sent", "Mail this process sent", &self.outbox_sent),
             (
-                "leadbot_outbox_retried_total",
-                "Transient send failures this process will retry.",
+                "outbox_retried",
+                "Transient send failures this process will retry",
                 &self.outbox_retried,
             ),
             (
-                "leadbot_outbox_failed_total",
-                "Mail this process gave up on.",
+                "outbox_failed",
+                "Mail this process gave up on",
                 &self.outbox_failed,
             ),
             (
-                "leadbot_scheduler_ticks_total",
-                "Scheduler runs by this process.",
+                "scheduler_ticks",
+                "Scheduler runs by this process",
                 &self.scheduler_ticks,
             ),
-        ];
-        for (name, help, counter) in counters {
-            header(&mut out, name, "counter", help);
-            let _ = writeln!(out, "{name} {}", counter.load(Ordering::Relaxed));
+        ] {
+            registry.register(name, help, counter.clone());
         }
-        let imap = [
+        for (name, help, value) in [
             (
-                "leadbot_imap_reconnects_total",
-                "IMAP reconnections by this process.",
+                "imap_reconnects",
+                "IMAP reconnections by this process",
                 listener.reconnects,
             ),
             (
-                "leadbot_imap_ingested_total",
-                "Messages this process's IMAP listener handled.",
+                "imap_ingested",
+                "Messages this process's IMAP listener handled",
                 listener.ingested,
             ),
             (
-                "leadbot_imap_quarantined_total",
-                "Messages moved to the quarantine folder.",
+                "imap_quarantined",
+                "Messages moved to the quarantine folder",
                 listener.quarantined,
             ),
-        ];
-        for (name, help, value) in imap {
-            header(&mut out, name, "counter", help);
-            let _ = writeln!(out, "{name} {value}");
+        ] {
+            let counter = Counter::<u64>::default();
+            counter.inc_by(value);
+            registry.register(name, help, counter);
         }
-        header(
-            &mut out,
-            "leadbot_imap_holds_lock",
-            "gauge",
-            "1 while this process listens to the mailbox.",
+        let holds_lock = Gauge::<i64>::default();
+        holds_lock.set(i64::from(listener.holds_lock));
+        registry.register(
+            "imap_holds_lock",
+            "1 while this process listens to the mailbox",
+            holds_lock,
         );
-        let _ = writeln!(
-            out,
-            "leadbot_imap_holds_lock {}",
-            u8::from(listener.holds_lock)
+        registry.register(
+            "ingest_seconds",
+            "Time to handle one inbound message",
+            ingest_latency.histogram(),
         );
-        header(
-            &mut out,
-            "leadbot_ingest_seconds",
-            "histogram",
-            "Time to handle one inbound message.",
-        );
-        let (buckets, count, sum) = ingest_latency.read();
-        for (bound, cumulative) in LATENCY_BUCKETS.iter().zip(buckets) {
-            let _ = writeln!(
-                out,
-                "leadbot_ingest_seconds_bucket{{le=\"{bound}\"}} {cumulative}"
-            );
-        }
-        let _ = writeln!(out, "leadbot_ingest_seconds_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(out, "leadbot_ingest_seconds_sum {sum}");
-        let _ = writeln!(out, "leadbot_ingest_seconds_count {count}");
-        Ok(out)
+
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &registry);
+        out
     }
 }
 
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+async fn read_counts(pool: &PgPool) -> Result<DatabaseCounts, StoreError> {
+    let inbound = sqlx::query_as(
+        "SELECT coalesce(class, 'unreadable'), outcome, count(*) FROM inbound_messages
+         GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    .fetch_all(pool);
+    let leads =
+        sqlx::query_as("SELECT state, count(*) FROM leads GROUP BY 1 ORDER BY 1").fetch_all(pool);
+    let outbox =
+        sqlx::query_as("SELECT state, count(*) FROM outbox GROUP BY 1 ORDER BY 1").fetch_all(pool);
+    let (inbound, leads, outbox) = tokio::join!(inbound, leads, outbox);
+    Ok(DatabaseCounts {
+        inbound: inbound.doing("counting inbound messages")?,
+        leads: leads.doing("counting leads")?,
+        outbox: outbox.doing("counting outbox mail")?,
+    })
+}
+
+fn register_database_counts(registry: &mut Registry, counts: DatabaseCounts) {
+    let inbound = Family::<Labels, Counter>::default();
+    for (class, outcome, n) in counts.inbound {
+        inbound
+            .get_or_create(&vec![("class", class), ("outcome", outcome)])
+            .inc_by(n.max(0) as u64);
+    }
+    registry.register(
+        "inbound_messages",
+        "Inbound messages recorded, by class and outcome",
+        inbound,
+    );
+    let leads = Family::<Labels, Gauge>::default();
+    for (state, n) in counts.leads {
+        leads.get_or_create(&vec![("state", state)]).set(n);
+    }
+    registry.register("leads", "Leads by state", leads);
+    let outbox = Family::<Labels, Gauge>::default();
+    for (state, n) in counts.outbox {
+        outbox.get_or_create(&vec![("state", state)]).set(n);
+    }
+    registry.register("outbox_mail", "Outbox mail by state", outbox);
 }

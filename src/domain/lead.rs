@@ -190,21 +190,10 @@ pub struct Money {
 }
 
 impl fmt::Display for Money {
+    /// The locale-neutral form for logs and the command line: `25,000.00 EUR`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let rounded = self.amount.round_dp(2);
-        let text = format!("{:.2}", rounded);
-        let (whole, cents) = text.split_once('.').unwrap_or((&text, "00"));
-        let (sign, digits) = whole
-            .strip_prefix('-')
-            .map_or(("", whole), |rest| ("-", rest));
-        let mut grouped = String::new();
-        for (i, ch) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
-                grouped.push(',');
-            }
-            grouped.push(ch);
-        }
-        write!(f, "{sign}{grouped}.{cents} {}", self.currency)
+        let amount = super::Locale::En.decimal(self.amount, 2);
+        write!(f, "{amount} {}", self.currency)
     }
 }
 

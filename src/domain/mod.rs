@@ -13,6 +13,7 @@ pub mod lead;
 pub mod lifecycle;
 pub mod locale;
 pub mod money;
+pub mod routing;
 pub mod stats;
 
 pub use address::EmailAddress;

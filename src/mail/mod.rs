@@ -14,10 +14,10 @@
 pub mod bounce;
 pub mod chart;
 pub mod classify;
+pub mod digest;
 pub mod html;
 pub mod outgoing;
 pub mod parse;
-pub mod png;
 pub mod reply;
 pub mod rfi;
 pub mod templates;

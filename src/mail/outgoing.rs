@@ -1,8 +1,9 @@
 //! Writing one outbound message: the headers that make it thread, correlate and stay out of
-//! auto-reply loops, and a text part with an optional HTML alternative.
+//! auto-reply loops, and a text part with an optional HTML alternative, which may carry
+//! inline images (`multipart/related`, referenced as `cid:` from the HTML).
 
-use lettre::message::header::{Header, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use rand::Rng;
 
 use crate::domain::EmailAddress;
@@ -21,6 +22,20 @@ pub struct OutgoingMail {
     pub reply_to: Option<String>,
     pub in_reply_to: Option<String>,
     pub references: Vec<String>,
+    /// Images the HTML shows as `cid:<content_id>`; ignored without HTML.
+    pub inline: Vec<InlinePart>,
+}
+
+/// An image travelling with the HTML part (RFC 2387 `multipart/related`, RFC 2392 `cid:`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InlinePart {
+    /// Without angle brackets: `chart@leads.example.test`.
+    pub content_id: String,
+    /// `image/png`.
+    pub content_type: String,
+    /// `chart.png`: what a client that lists the part calls it.
+    pub filename: String,
+    pub data: Vec<u8>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +45,11 @@ pub enum BuildError {
         role: &'static str,
         address: String,
         source: lettre::address::AddressError,
+    },
+    #[error("inline part `{content_id}` has an unusable content type `{content_type}`")]
+    InlineType {
+        content_id: String,
+        content_type: String,
     },
     #[error("cannot assemble the message to {to}")]
     Assemble {
@@ -85,6 +105,29 @@ impl OutgoingMail {
             builder = builder.references(chain.join(" "));
         }
         let assembled = match &self.html {
+            Some(html) if !self.inline.is_empty() => {
+                let mut related = MultiPart::related().singlepart(SinglePart::html(html.clone()));
+                for part in &self.inline {
+                    let content_type = ContentType::parse(&part.content_type).map_err(|_| {
+                        BuildError::InlineType {
+                            content_id: part.content_id.clone(),
+                            content_type: part.content_type.clone(),
+                        }
+                    })?;
+                    related = related.singlepart(
+                        Attachment::new_inline_with_name(
+                            part.content_id.clone(),
+                            part.filename.clone(),
+                        )
+                        .body(part.data.clone(), content_type),
+                    );
+                }
+                builder.multipart(
+                    MultiPart::alternative()
+                        .singlepart(SinglePart::plain(self.text.clone()))
+                        .multipart(related),
+                )
+            }
             Some(html) => builder.multipart(MultiPart::alternative_plain_html(
                 self.text.clone(),
                 html.clone(),
@@ -160,6 +203,7 @@ mod tests {
                 "first@leads.example.test".into(),
                 "<second@leads.example.test>".into(),
             ],
+            inline: Vec::new(),
         }
     }
 
@@ -214,6 +258,37 @@ mod tests {
             })
             .collect();
         insta::assert_snapshot!(blanked.join("\n"));
+    }
+
+    #[test]
+    fn inline_images_travel_related_to_the_html() {
+        let mut mail = notification();
+        mail.html = Some("<img src=\"cid:chart.1@leads.example.test\">".into());
+        mail.inline.push(InlinePart {
+            content_id: "chart.1@leads.example.test".into(),
+            content_type: "image/png".into(),
+            filename: "chart.png".into(),
+            data: b"\x89PNG\r\n\x1a\n".to_vec(),
+        });
+        let raw = mail
+            .to_rfc5322(&address("leads@leads.example.test"), "Leads")
+            .unwrap();
+        let text = String::from_utf8_lossy(&raw).replace("\r\n", "\n");
+        let at = |needle: &str| {
+            text.find(needle)
+                .unwrap_or_else(|| panic!("{needle} in {text}"))
+        };
+        // alternative ⊃ (text, related ⊃ (html, image)), in that order.
+        assert!(at("multipart/alternative") < at("text/plain"));
+        assert!(at("text/plain") < at("multipart/related"));
+        assert!(at("multipart/related") < at("text/html"));
+        assert!(at("text/html") < at("Content-Type: image/png"));
+        assert!(text.contains("Content-ID: <chart.1@leads.example.test>"));
+        assert!(text.contains("Content-Disposition: inline"));
+
+        mail.inline[0].content_type = "not a type".into();
+        let refused = mail.to_rfc5322(&address("leads@leads.example.test"), "Leads");
+        assert!(matches!(refused, Err(BuildError::InlineType { .. })));
     }
 
     #[test]

@@ -8,16 +8,13 @@
 //! templates are not, since plain text has nothing to escape.
 
 use askama::Template;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
-use super::chart;
 use crate::domain::Locale;
 use crate::domain::command::{CommandKind, Language};
 use crate::domain::company_size::CompanySize;
 use crate::domain::country::country_name;
-use crate::domain::digest::{Digest, DigestLead};
 use crate::domain::lifecycle::allowed_next;
-use crate::domain::stats::short_duration;
 use crate::domain::{DeclineReason, Lead, LeadId, LeadKind, LeadState, RegistrationStatus};
 
 /// What to tell whom. Each variant is one template (see [`Notification::template_name`]).
@@ -72,8 +69,6 @@ pub enum Notification<'a> {
     RegistrationForReview { lead: &'a Lead, reply_to: &'a str },
     /// The reviewer's verdict or question, back to the profile's contacts.
     RegistrationReviewed { lead: &'a Lead, reply_to: &'a str },
-    /// A partner admin's daily digest for the local `day`.
-    Digest { digest: &'a Digest, day: NaiveDate },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,14 +118,13 @@ impl Notification<'_> {
             Self::ReferrerClosed { .. } => "referrer_closed",
             Self::RegistrationForReview { .. } => "registration_for_review",
             Self::RegistrationReviewed { .. } => "registration_reviewed",
-            Self::Digest { .. } => "digest",
         }
     }
 
     /// The lead the mail is about, if any.
     pub fn lead(&self) -> Option<&Lead> {
         match self {
-            Self::ErrorAnswer { .. } | Self::Information { .. } | Self::Digest { .. } => None,
+            Self::ErrorAnswer { .. } | Self::Information { .. } => None,
             Self::NewLead { lead, .. }
             | Self::Acknowledgement { lead }
             | Self::Confirmation { lead, .. }
@@ -209,13 +203,6 @@ pub fn render(notification: &Notification, locale: Locale) -> Result<Rendered, R
             RegistrationReviewedText { p: &page }.render(),
             RegistrationReviewedHtml { p: &page }.render(),
         ),
-        Notification::Digest { digest, day } => {
-            let d = DigestView::new(digest, *day, page.fr);
-            (
-                DigestText { p: &page, d: &d }.render(),
-                DigestHtml { p: &page, d: &d }.render(),
-            )
-        }
     };
     Ok(Rendered {
         subject: subject(notification, &page),
@@ -308,10 +295,6 @@ fn subject(notification: &Notification, page: &Page) -> String {
                 "Enregistrement d'affaire : {}",
                 page.lead.registration_status
             ),
-        },
-        Notification::Digest { digest, day } => match fr {
-            false => format!("Daily digest for {}: {day}", digest.partner_name),
-            true => format!("Synthèse quotidienne {} : {day}", digest.partner_name),
         },
     };
     match &page.lead.tag {
@@ -614,7 +597,7 @@ fn when(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-fn kind_label(kind: LeadKind, fr: bool) -> &'static str {
+pub(crate) fn kind_label(kind: LeadKind, fr: bool) -> &'static str {
     match (kind, fr) {
         (LeadKind::CustomerInquiry, false) => "Customer inquiry",
         (LeadKind::CustomerInquiry, true) => "Demande client",
@@ -730,201 +713,6 @@ fn percent_encode(text: &str) -> String {
         }
     }
     out
-}
-
-// ─────────────────────────── the digest ───────────────────────────
-
-/// A digest as the admin reads it: every number and date already written out.
-struct DigestView {
-    partner: String,
-    day: String,
-    period_start: String,
-    period_end: String,
-    new_leads: Vec<DigestLine>,
-    awaiting: Vec<DigestLine>,
-    hot: Vec<DigestLine>,
-    expiring: Vec<DigestLine>,
-    won: Vec<DigestLine>,
-    lost: Vec<DigestLine>,
-    pipeline: Vec<String>,
-    median_first_response: String,
-    profiles: Vec<ProfileLine>,
-    /// `data:image/png;base64,…`: an inline image needs no attachment support in the outbox.
-    chart_uri: String,
-    states: Vec<LegendEntry>,
-    response_times: Vec<LegendEntry>,
-    /// The lists the HTML shows as tables, titled, most urgent first.
-    sections: Vec<(&'static str, Vec<DigestLine>)>,
-}
-
-/// One lead in a digest list; `detail` says why it is there (its age, its deadline, …).
-struct DigestLine {
-    tag: String,
-    customer: String,
-    profile: String,
-    detail: String,
-}
-
-struct ProfileLine {
-    id: String,
-    leads: i64,
-    marketplace: i64,
-    qualified: i64,
-    median_first_response: String,
-    acceptance_rate: String,
-    win_rate: String,
-}
-
-/// A bar of the chart: its label, value and colour.
-struct LegendEntry {
-    label: String,
-    count: usize,
-    color: String,
-}
-
-impl DigestView {
-    fn new(digest: &Digest, day: NaiveDate, fr: bool) -> Self {
-        let now = digest.now;
-        let none = if fr { "aucune" } else { "none" };
-        let line = |lead: &DigestLead, detail: String| DigestLine {
-            tag: lead.id.tag(),
-            customer: lead.customer.clone(),
-            profile: lead.profile_id.clone(),
-            detail,
-        };
-        let lines = |leads: &[DigestLead], detail: &dyn Fn(&DigestLead) -> String| {
-            leads.iter().map(|l| line(l, detail(l))).collect::<Vec<_>>()
-        };
-        let percent = |rate: Option<f64>| match rate {
-            Some(rate) if fr => format!("{:.0} %", rate * 100.0),
-            Some(rate) => format!("{:.0}%", rate * 100.0),
-            None => "—".to_string(),
-        };
-        // "13d 4h" reads "13j 4h" in French.
-        let span = |d: chrono::TimeDelta| {
-            let text = short_duration(d);
-            if fr { text.replace('d', "j") } else { text }
-        };
-        let duration = |d: Option<chrono::TimeDelta>| d.map_or("—".to_string(), span);
-        let value = |l: &DigestLead| {
-            l.deal_value
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default()
-        };
-        let chart_png = chart::bar_panels(&[
-            &digest.by_state.iter().map(|(_, n)| *n).collect::<Vec<_>>(),
-            &digest
-                .response_times
-                .iter()
-                .map(|(_, n)| *n)
-                .collect::<Vec<_>>(),
-        ]);
-        let title = |en, french| if fr { french } else { en };
-        let sections = vec![
-            (
-                title(
-                    "Awaiting your answer (waiting for)",
-                    "En attente de réponse (depuis)",
-                ),
-                lines(&digest.awaiting, &|l| span(now - l.received_at)),
-            ),
-            (
-                title(
-                    "Customers waiting for a call (until)",
-                    "Clients qui attendent un appel (jusqu'au)",
-                ),
-                lines(&digest.hot_unanswered, &|l| {
-                    l.hot_until.map(when).unwrap_or_default()
-                }),
-            ),
-            (
-                title(
-                    "Expiring within 48 hours (on)",
-                    "Expirent dans les 48 heures (le)",
-                ),
-                lines(&digest.expiring_soon, &|l| when(l.expires_at)),
-            ),
-            (
-                title("New leads", "Nouvelles demandes"),
-                lines(&digest.new_leads, &|l| kind_label(l.kind, fr).to_string()),
-            ),
-            (title("Won", "Gagnées"), lines(&digest.won, &value)),
-            (title("Lost", "Perdues"), lines(&digest.lost, &value)),
-        ];
-        Self {
-            sections,
-            partner: digest.partner_name.clone(),
-            day: day.to_string(),
-            period_start: when(digest.period_start),
-            period_end: when(now),
-            new_leads: lines(&digest.new_leads, &|l| kind_label(l.kind, fr).to_string()),
-            awaiting: lines(&digest.awaiting, &|l| span(now - l.received_at)),
-            hot: lines(&digest.hot_unanswered, &|l| {
-                l.hot_until.map(when).unwrap_or_default()
-            }),
-            expiring: lines(&digest.expiring_soon, &|l| when(l.expires_at)),
-            won: lines(&digest.won, &value),
-            lost: lines(&digest.lost, &value),
-            pipeline: if digest.pipeline.is_empty() {
-                vec![none.to_string()]
-            } else {
-                digest.pipeline.iter().map(ToString::to_string).collect()
-            },
-            median_first_response: duration(digest.median_first_response),
-            profiles: digest
-                .profiles
-                .iter()
-                .map(|s| ProfileLine {
-                    id: s.profile_id.clone(),
-                    leads: s.leads,
-                    marketplace: s.marketplace,
-                    qualified: s.qualified,
-                    median_first_response: duration(s.median_first_response),
-                    acceptance_rate: percent(s.acceptance_rate()),
-                    win_rate: percent(s.win_rate()),
-                })
-                .collect(),
-            chart_uri: format!(
-                "data:image/png;base64,{}",
-                data_encoding::BASE64.encode(&chart_png)
-            ),
-            states: digest
-                .by_state
-                .iter()
-                .enumerate()
-                .map(|(i, (state, count))| LegendEntry {
-                    label: state_label(*state, fr).to_string(),
-                    count: *count,
-                    color: chart::css_color(i),
-                })
-                .collect(),
-            response_times: digest
-                .response_times
-                .iter()
-                .enumerate()
-                .map(|(i, (bucket, count))| LegendEntry {
-                    label: bucket.label(fr).to_string(),
-                    count: *count,
-                    color: chart::css_color(i),
-                })
-                .collect(),
-        }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "digest.txt")]
-struct DigestText<'a> {
-    p: &'a Page,
-    d: &'a DigestView,
-}
-
-#[derive(Template)]
-#[template(path = "digest.html")]
-struct DigestHtml<'a> {
-    p: &'a Page,
-    d: &'a DigestView,
 }
 
 // ─────────────────────────── the template files ───────────────────────────

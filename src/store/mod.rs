@@ -8,6 +8,8 @@ pub mod leads;
 pub mod limits;
 pub mod locks;
 pub mod outbox;
+pub mod private_cluster;
+pub mod reach;
 pub mod schedule;
 pub mod stats;
 

@@ -10,7 +10,7 @@ use sqlx::{AssertSqlSafe, PgConnection};
 use super::{Doing, StoreError};
 use crate::domain::address::InvalidAddress;
 use crate::domain::{EmailAddress, LeadId};
-use crate::mail::outgoing::OutgoingMail;
+use crate::mail::outgoing::{InlinePart, OutgoingMail};
 
 /// One outbox row as stored.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -39,8 +39,8 @@ const OUTBOX_COLUMNS: &str = "id, lead_id, template, recipient, subject, message
     sent_at";
 
 impl OutboxRow {
-    /// The message to send, as it was queued.
-    pub fn to_mail(&self) -> Result<OutgoingMail, InvalidAddress> {
+    /// The message to send, as it was queued, with its inline parts ([`inline_parts`]).
+    pub fn to_mail(&self, inline: Vec<InlinePart>) -> Result<OutgoingMail, InvalidAddress> {
         Ok(OutgoingMail {
             to: EmailAddress::parse(&self.recipient)?,
             subject: self.subject.clone(),
@@ -50,6 +50,7 @@ impl OutboxRow {
             reply_to: self.reply_to.clone(),
             in_reply_to: self.in_reply_to.clone(),
             references: self.refs.clone(),
+            inline,
         })
     }
 }
@@ -66,7 +67,7 @@ pub async fn insert(
     template: &str,
     now: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
-    sqlx::query_scalar(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO outbox (lead_id, template, recipient, subject, message_id, reply_to,
              in_reply_to, refs, text_body, html_body, run_at, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, LEAST($11, now()), $11)
@@ -83,9 +84,55 @@ pub async fn insert(
     .bind(&mail.text)
     .bind(&mail.html)
     .bind(now)
-    .fetch_one(conn)
+    .fetch_one(&mut *conn)
     .await
-    .doing("queueing a mail")
+    .doing("queueing a mail")?;
+    for (position, part) in mail.inline.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO outbox_inline_parts
+                 (outbox_id, position, content_id, content_type, filename, data)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(position as i32)
+        .bind(&part.content_id)
+        .bind(&part.content_type)
+        .bind(&part.filename)
+        .bind(&part.data)
+        .execute(&mut *conn)
+        .await
+        .doing("queueing a mail's inline part")?;
+    }
+    Ok(id)
+}
+
+#[derive(sqlx::FromRow)]
+struct InlineRow {
+    content_id: String,
+    content_type: String,
+    filename: String,
+    data: Vec<u8>,
+}
+
+/// The inline parts queued with outbox row `id`, in order.
+pub async fn inline_parts(conn: &mut PgConnection, id: i64) -> Result<Vec<InlinePart>, StoreError> {
+    let rows: Vec<InlineRow> = sqlx::query_as(
+        "SELECT content_id, content_type, filename, data FROM outbox_inline_parts
+         WHERE outbox_id = $1 ORDER BY position",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await
+    .doing("reading a mail's inline parts")?;
+    Ok(rows
+        .into_iter()
+        .map(|row| InlinePart {
+            content_id: row.content_id,
+            content_type: row.content_type,
+            filename: row.filename,
+            data: row.data,
+        })
+        .collect())
 }
 
 /// The Message-IDs of mail already written to `recipient` about `lead`, oldest first: the

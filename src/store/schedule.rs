@@ -198,6 +198,7 @@ struct DigestLeadRow {
     received_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
     first_response_at: Option<DateTime<Utc>>,
+    accepted_at: Option<DateTime<Utc>>,
     closed_at: Option<DateTime<Utc>>,
 }
 
@@ -211,6 +212,8 @@ pub async fn digest_leads(
     let rows: Vec<DigestLeadRow> = sqlx::query_as(
         "SELECT id, kind, state, profile_id, customer_name, customer_company, customer_email,
              hot_until, deal_value, deal_currency, received_at, expires_at, first_response_at,
+             (SELECT min(at) FROM lead_events
+              WHERE lead_id = leads.id AND kind = 'accepted') AS accepted_at,
              closed_at
          FROM leads
          WHERE partner_id = $1
@@ -249,6 +252,7 @@ pub async fn digest_leads(
                 received_at: row.received_at,
                 expires_at: row.expires_at,
                 first_response_at: row.first_response_at,
+                accepted_at: row.accepted_at,
                 closed_at: row.closed_at,
             })
         })

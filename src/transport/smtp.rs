@@ -81,12 +81,37 @@ impl SmtpTransport {
     pub async fn check(&self) -> Result<(), String> {
         match self.inner.test_connection().await {
             Ok(true) => Ok(()),
-            Ok(false) => Err("the server did not accept the connection".into()),
-            Err(error) => Err(format!("{error}")),
+            Ok(false) => Err("connected, but the server did not answer NOOP".into()),
+            Err(error) => Err(describe_check_failure(&error)),
         }
     }
 
     pub fn describe(&self) -> String {
         self.target.clone()
+    }
+}
+
+/// Which step failed — connecting, TLS or the login — so the operator knows what to fix.
+fn describe_check_failure(error: &lettre::transport::smtp::Error) -> String {
+    let io_cause = std::iter::successors(std::error::Error::source(error), |e| e.source())
+        .find_map(|e| e.downcast_ref::<std::io::Error>());
+    let login_refused = error
+        .status()
+        .is_some_and(|code| matches!(code.to_string().as_str(), "530" | "534" | "535" | "538"));
+    // rustls reports a failed handshake through tokio-rustls as an InvalidData I/O error.
+    let tls_refused = io_cause.is_some_and(|io| io.kind() == std::io::ErrorKind::InvalidData);
+    if error.is_tls() || tls_refused {
+        format!(
+            "TLS failed: {}",
+            io_cause.map_or(error.to_string(), ToString::to_string)
+        )
+    } else if login_refused {
+        format!("login refused: {error}")
+    } else if error.is_timeout() {
+        format!("server unreachable (no answer in time): {error}")
+    } else if let Some(io) = io_cause {
+        format!("server unreachable: {io}")
+    } else {
+        error.to_string()
     }
 }

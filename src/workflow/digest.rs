@@ -5,22 +5,24 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{PgConnection, PgPool};
 
-use super::notify::{self, NotifyError, Recipient};
+use super::notify::{self, Composed, Recipient};
 use crate::config::{Config, ScheduleConfig};
 use crate::domain::Locale;
 use crate::domain::digest::{Digest, FIRST_PERIOD, STATS_WINDOW};
-use crate::mail::templates::Notification;
+use crate::mail::digest::{self as mail, DigestRenderError};
+use crate::mail::outgoing::new_message_id;
 use crate::store::schedule::{self as store, DigestRecipient};
-use crate::store::{Doing, StoreError, stats};
+use crate::store::stats::{self, Profiles};
+use crate::store::{Doing, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DigestError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("queueing the digest for {recipient}")]
-    Notify {
+    #[error("writing the digest for {recipient}")]
+    Render {
         recipient: String,
-        source: NotifyError,
+        source: DigestRenderError,
     },
 }
 
@@ -97,6 +99,7 @@ pub async fn send_now(
 /// A partner's digest over the period since the admin's last one (else the last 24 hours).
 pub async fn build(
     conn: &mut PgConnection,
+    config: &Config,
     partner_id: &str,
     partner_name: &str,
     last_digest: Option<DateTime<Utc>>,
@@ -104,13 +107,22 @@ pub async fn build(
 ) -> Result<Digest, StoreError> {
     let period_start = last_digest.unwrap_or(now - FIRST_PERIOD);
     let window_start = now - STATS_WINDOW;
+    let target = config.schedule.response_target;
     let leads = store::digest_leads(conn, partner_id, period_start.min(window_start)).await?;
-    let profiles = stats::profile_stats(conn, Some(partner_id), Some(window_start), now).await?;
+    let profiles = stats::profile_stats(
+        conn,
+        Profiles::OfPartner(partner_id),
+        window_start,
+        now,
+        target,
+    )
+    .await?;
     Ok(Digest::build(
         partner_id,
         partner_name,
         leads,
         profiles,
+        target,
         period_start,
         now,
     ))
@@ -126,6 +138,7 @@ async fn queue_digest(
 ) -> Result<(), DigestError> {
     let digest = build(
         tx,
+        config,
         &recipient.partner_id,
         &recipient.partner_name,
         last_digest,
@@ -141,16 +154,18 @@ async fn queue_digest(
         );
         return Ok(());
     };
-    let notification = Notification::Digest {
-        digest: &digest,
-        day,
-    };
-    notify::answer(tx, &config.bot, &to, &notification, None, now)
-        .await
-        .map_err(|source| DigestError::Notify {
+    let chart_id = new_message_id(Some("chart"), config.bot.address.domain());
+    let written =
+        mail::render(&digest, day, locale, &chart_id).map_err(|source| DigestError::Render {
             recipient: recipient.email.clone(),
             source,
         })?;
+    let composed = Composed {
+        rendered: written.rendered,
+        inline: vec![written.chart],
+        template: "digest",
+    };
+    notify::queue_composed(tx, &config.bot, &to, None, composed, None, now).await?;
     Ok(())
 }
 

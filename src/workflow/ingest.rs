@@ -1,25 +1,22 @@
 //! One inbound message → one transaction: record it, understand it, change leads, and
 //! write down how it ended. The same path serves IMAP, the MTA pipe and the demo.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
 
 use crate::config::Config;
 use crate::domain::command::parse_command;
-use crate::domain::company_size;
-use crate::domain::stats::ProfileStats;
 use crate::domain::{EmailAddress, LeadContext, Referrer, ReferrerKind};
-use crate::mail::rfi::{self, Rfi, Sender};
+use crate::mail::rfi::{self, Sender};
 use crate::mail::{ClassifyContext, InboundMail, MailClass, classify, parse, reply_text};
-use crate::store::directory::{self, ProfileRow};
+use crate::store::directory;
 use crate::store::inbound::{self, Finding, Outcome};
 use crate::store::leads::{self, NewLead};
-use crate::store::stats;
 use crate::store::{Doing, StoreError};
 pub use crate::workflow::handled::{Handled, IngestError};
 use crate::workflow::reply;
-use crate::workflow::{bounce, notify};
+use crate::workflow::{bounce, notify, routing};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
@@ -362,8 +359,8 @@ async fn handle_request(
         Err(error) => return Ok(Handled::Quarantined(error.to_string())),
     };
     let profiles = directory::profiles(tx).await?;
-    let track_record = stats::profile_stats(tx, None, Some(now - TRACK_RECORD_WINDOW), now).await?;
-    let targets = match route(config, mail, &rfi, &profiles, &track_record) {
+    let seed = inbound_id as u64;
+    let targets = match routing::route(tx, config, mail, &rfi, &profiles, seed, now).await? {
         Ok(targets) => targets,
         Err(reason) => return Ok(Handled::Quarantined(reason)),
     };
@@ -412,222 +409,9 @@ async fn handle_request(
     Ok(Handled::LeadsCreated(created))
 }
 
-/// The profiles an RFI is for: every profile address among the recipients (To, Cc,
-/// Delivered-To); for mail to the bot's own address, the best match by region, keywords
-/// and company size.
-fn route<'p>(
-    config: &Config,
-    mail: &InboundMail,
-    rfi: &Rfi,
-    profiles: &'p [ProfileRow],
-    track_record: &[ProfileStats],
-) -> Result<Vec<&'p ProfileRow>, String> {
-    let recipients: Vec<String> = mail
-        .to
-        .iter()
-        .chain(&mail.cc)
-        .map(|m| m.email.to_lowercase())
-        .chain(mail.delivered_to.iter().map(|d| d.to_lowercase()))
-        .collect();
-    let addressed: Vec<&ProfileRow> = profiles
-        .iter()
-        .filter(|p| recipients.contains(&p.address))
-        .collect();
-    if !addressed.is_empty() {
-        return Ok(addressed);
-    }
-    let bot = config.bot.address.as_str();
-    let to_bot =
-        recipients.iter().any(|r| r == bot) || !mail.to.is_empty() && recipients.is_empty();
-    if !to_bot && !recipients.is_empty() {
-        return Err(format!(
-            "not addressed to a profile or to {bot} (recipients: {})",
-            recipients.join(", ")
-        ));
-    }
-    best_match(rfi, profiles, track_record, config.schedule.response_target)
-        .map(|p| vec![p])
-        .ok_or_else(|| "no profile matches the request's region, keywords or company size".into())
-}
-
-/// How far back routing looks at a profile's answers.
-const TRACK_RECORD_WINDOW: TimeDelta = TimeDelta::days(90);
-/// Below this many answers a profile's acceptance rate says little: it counts as average.
-const MIN_ANSWERS_TO_JUDGE: i64 = 3;
-
-/// Scores each profile against the request; the highest positive score wins. Responsive
-/// profiles (fast median first response, high acceptance, from `track_record`) get a bonus
-/// of at most [`max_responsiveness_bonus`]: it breaks ties and overturns a company-size
-/// preference (2 points), never a matching keyword (3) or region (10).
-pub fn best_match<'p>(
-    rfi: &Rfi,
-    profiles: &'p [ProfileRow],
-    track_record: &[ProfileStats],
-    response_target: TimeDelta,
-) -> Option<&'p ProfileRow> {
-    let need = rfi.need.to_lowercase();
-    let region = rfi.region.as_deref().map(str::to_lowercase);
-    let score = |profile: &ProfileRow| -> i32 {
-        let region_score = match &region {
-            Some(region) if profile.regions.iter().any(|r| r.to_lowercase() == *region) => 10,
-            Some(_) if !profile.regions.is_empty() => -10,
-            _ => 0,
-        };
-        let keyword_score = profile
-            .keywords
-            .iter()
-            .filter(|k| need.contains(&k.to_lowercase()))
-            .count() as i32
-            * 3;
-        let size_score = match &rfi.company_size {
-            Some(size) if company_size::fits_any(size, &profile.company_sizes) => 2,
-            Some(_) if !profile.company_sizes.is_empty() => -5,
-            _ => 0,
-        };
-        region_score + keyword_score + size_score
-    };
-    let bonus = |profile: &ProfileRow| {
-        let record = track_record.iter().find(|s| s.profile_id == profile.id);
-        responsiveness_bonus(record, response_target)
-    };
-    profiles
-        .iter()
-        .map(|p| (score(p), p))
-        .filter(|(s, _)| *s > 0)
-        .map(|(s, p)| (f64::from(s) + bonus(p), p))
-        // Equal scores: the first profile by id, so routing never depends on row order.
-        .max_by(|(a, p), (b, q)| a.total_cmp(b).then_with(|| q.id.cmp(&p.id)))
-        .map(|(_, p)| p)
-}
-
-pub const fn max_responsiveness_bonus() -> f64 {
-    SPEED_WEIGHT + ACCEPTANCE_WEIGHT
-}
-
-const SPEED_WEIGHT: f64 = 1.5;
-const ACCEPTANCE_WEIGHT: f64 = 1.0;
-
-/// 0..=2.5: full speed credit for a median first response within the response target,
-/// none at three times the target; acceptance rate as is. Unknown counts as average, so a
-/// new profile is neither favoured nor starved.
-fn responsiveness_bonus(record: Option<&ProfileStats>, response_target: TimeDelta) -> f64 {
-    let target = response_target.num_seconds().max(1) as f64;
-    let speed = match record.and_then(|r| r.median_first_response) {
-        Some(median) => (1.5 - 0.5 * median.num_seconds() as f64 / target).clamp(0.0, 1.0),
-        None => 0.5,
-    };
-    let acceptance = record
-        .filter(|r| r.answered >= MIN_ANSWERS_TO_JUDGE)
-        .and_then(ProfileStats::acceptance_rate)
-        .unwrap_or(0.5);
-    SPEED_WEIGHT * speed + ACCEPTANCE_WEIGHT * acceptance
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn profile(id: &str, keywords: &[&str], sizes: &[&str]) -> ProfileRow {
-        ProfileRow {
-            id: id.into(),
-            partner_id: id.into(),
-            address: format!("{id}@leads.example.test"),
-            regions: vec!["France".into()],
-            keywords: keywords.iter().map(|k| k.to_string()).collect(),
-            company_sizes: sizes.iter().map(|k| k.to_string()).collect(),
-            locale: "en".into(),
-        }
-    }
-
-    fn record(id: &str, median_hours: i64, accepted: i64, answered: i64) -> ProfileStats {
-        ProfileStats {
-            profile_id: id.into(),
-            answered,
-            accepted,
-            median_first_response: Some(TimeDelta::hours(median_hours)),
-            ..ProfileStats::default()
-        }
-    }
-
-    fn request(need: &str, size: Option<&str>) -> Rfi {
-        Rfi {
-            customer: Default::default(),
-            region: Some("France".into()),
-            city: None,
-            company_size: size.map(String::from),
-            need: need.into(),
-            contact_me_directly: false,
-            kind: crate::domain::LeadKind::CustomerInquiry,
-            locale: None,
-            shape: rfi::Shape::FreeForm,
-            note: None,
-        }
-    }
-
-    fn chosen(rfi: &Rfi, profiles: &[ProfileRow], record: &[ProfileStats]) -> String {
-        best_match(rfi, profiles, record, TimeDelta::hours(24))
-            .map(|p| p.id.clone())
-            .unwrap_or_default()
-    }
-
-    #[test]
-    fn responsive_profiles_win_ties_and_small_differences_only() {
-        let tie = [
-            profile("a-slow", &["azure"], &[]),
-            profile("b-fast", &["azure"], &[]),
-        ];
-        let need = request("Azure migration", None);
-        // Without a track record the first by id wins a tie.
-        assert_eq!(chosen(&need, &tie, &[]), "a-slow");
-        let records = [record("a-slow", 100, 1, 4), record("b-fast", 2, 4, 4)];
-        assert_eq!(chosen(&need, &tie, &records), "b-fast");
-
-        // A company-size preference (2 points) yields to a much more responsive profile...
-        let sized = [
-            profile("a-slow", &["azure"], &["50-249"]),
-            profile("b-fast", &["azure"], &[]),
-        ];
-        let mid_size = request("Azure migration", Some("50-249"));
-        assert_eq!(chosen(&mid_size, &sized, &[]), "a-slow");
-        assert_eq!(chosen(&mid_size, &sized, &records), "b-fast");
-
-        // A head count fits the range that holds it; 2,000 people are not 1–999.
-        let ranged = [
-            profile("a-small", &["azure"], &["1-49", "50-249", "250-999"]),
-            profile("b-large", &["azure"], &["1000+"]),
-        ];
-        assert_eq!(
-            chosen(&request("Azure", Some("400")), &ranged, &[]),
-            "a-small"
-        );
-        assert_eq!(
-            chosen(&request("Azure", Some("2000")), &ranged, &[]),
-            "b-large"
-        );
-
-        // ...but a matching keyword (3 points) never does.
-        let keyed = [
-            profile("a-slow", &["azure", "teams"], &[]),
-            profile("b-fast", &["azure"], &[]),
-        ];
-        let teams = request("Azure and Teams", None);
-        assert_eq!(chosen(&teams, &keyed, &records), "a-slow");
-        assert!(max_responsiveness_bonus() < 3.0);
-    }
-
-    #[test]
-    fn a_short_record_counts_as_average() {
-        let fast_but_new = record("x", 1, 0, 2);
-        let unknown = responsiveness_bonus(None, TimeDelta::hours(24));
-        assert_eq!(unknown, 1.25);
-        // Full speed credit, acceptance judged average from only two answers.
-        assert_eq!(
-            responsiveness_bonus(Some(&fast_but_new), TimeDelta::hours(24)),
-            2.0
-        );
-        let slow = record("y", 72, 3, 3);
-        assert_eq!(responsiveness_bonus(Some(&slow), TimeDelta::hours(24)), 1.0);
-    }
 
     #[test]
     fn the_key_is_the_message_id_else_a_hash() {

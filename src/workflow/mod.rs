@@ -13,4 +13,5 @@ pub mod listener;
 pub mod notify;
 pub mod outbox;
 pub mod reply;
+pub mod routing;
 pub mod scheduler;

@@ -10,8 +10,8 @@ use sqlx::PgConnection;
 use crate::config::BotConfig;
 use crate::domain::Locale;
 use crate::domain::{EmailAddress, Lead, LeadId, Notice, Outcome};
-use crate::mail::outgoing::{OutgoingMail, new_message_id, plus_address};
-use crate::mail::templates::{self, Notification, Reminder, RenderError};
+use crate::mail::outgoing::{InlinePart, OutgoingMail, new_message_id, plus_address};
+use crate::mail::templates::{self, Notification, Reminder, RenderError, Rendered};
 use crate::mail::token;
 use crate::store::directory::{self, ContactRow};
 use crate::store::{StoreError, leads, outbox};
@@ -246,6 +246,38 @@ async fn queue(
     now: DateTime<Utc>,
 ) -> Result<i64, NotifyError> {
     let rendered = templates::render(notification, recipient.locale)?;
+    let template = notification.template_name();
+    let mail = Composed {
+        rendered,
+        inline: Vec::new(),
+        template,
+    };
+    Ok(queue_composed(tx, bot, recipient, lead, mail, replying_to, now).await?)
+}
+
+/// A mail rendered elsewhere (the digest, with its chart), ready to address and queue.
+pub struct Composed {
+    pub rendered: Rendered,
+    pub inline: Vec<InlinePart>,
+    /// The outbox's `template`: what kind of mail it is.
+    pub template: &'static str,
+}
+
+/// Addresses, threads and queues one rendered mail; returns the outbox row's id.
+pub async fn queue_composed(
+    tx: &mut PgConnection,
+    bot: &BotConfig,
+    recipient: &Recipient,
+    lead: Option<LeadId>,
+    composed: Composed,
+    replying_to: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    let Composed {
+        rendered,
+        inline,
+        template,
+    } = composed;
     let token = lead
         .zip(recipient.contact_id)
         .map(|(lead, contact)| token::sign(bot.secret.expose(), lead, contact));
@@ -265,8 +297,9 @@ async fn queue(
         reply_to: token.as_deref().map(|t| plus_address(&bot.address, t)),
         in_reply_to: references.last().cloned(),
         references,
+        inline,
     };
-    Ok(enqueue(tx, &mail, lead, notification.template_name(), now).await?)
+    enqueue(tx, &mail, lead, template, now).await
 }
 
 async fn profile_contacts(

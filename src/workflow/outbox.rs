@@ -84,7 +84,8 @@ pub async fn try_deliver_one(
     };
     let id = row.id;
     let attempts = u32::try_from(row.attempts).unwrap_or(0) + 1;
-    let outcome = match row.to_mail() {
+    let inline = outbox::inline_parts(&mut tx, id).await?;
+    let outcome = match row.to_mail(inline) {
         Ok(mail) => match mail.to_rfc5322(&courier.from, &courier.from_name) {
             Ok(raw) => courier
                 .transport

@@ -20,8 +20,15 @@ fn admin_url() -> String {
 }
 
 impl TestDb {
+    /// A database on the machine's server (or `LEADBOT_TEST_DATABASE_URL`'s).
     pub async fn new() -> Self {
-        let admin_url = admin_url();
+        Self::on_server(&admin_url()).await
+    }
+
+    /// A database on the server whose maintenance database `admin_url` names (e.g. a
+    /// private cluster's `postgres`).
+    pub async fn on_server(admin_url: &str) -> Self {
+        let admin_url = admin_url.to_string();
         let mut admin = PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
             panic!(
                 "cannot reach PostgreSQL at {admin_url}: {e}\n\
