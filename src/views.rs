@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use crate::domain::Lead;
 use crate::domain::Locale;
+use crate::domain::company_size::CompanySize;
 use crate::domain::routing::{FLOOR_SHARE, Weight};
 use crate::domain::stats::{Fraction, ProfileStats, STATS_WINDOW};
 use crate::store::inbound::InboundRow;
@@ -28,7 +29,12 @@ pub fn lead_json(lead: &Lead, events: &[EventRow], now: DateTime<Utc>) -> Value 
             "email": lead.customer.email,
             "company": lead.customer.company,
             "phone": lead.customer.phone,
+            "email_failure": lead.context.customer_email_failure,
         },
+        "region": lead.context.region,
+        "city": lead.context.city,
+        "company_size": lead.context.company_size,
+        "referrer_note": lead.context.referrer_note,
         "need": lead.need,
         "profile": lead.profile_id,
         "partner": lead.partner_id,
@@ -128,6 +134,35 @@ pub fn lead_text(lead: &Lead, events: &[EventRow], now: DateTime<Utc>) -> String
         .cloned()
         .collect::<Vec<_>>()
         .join(", "),
+    );
+    let context = &lead.context;
+    if let Some(failure) = &context.customer_email_failure {
+        line("Email fails", failure.clone());
+    }
+    line(
+        "Where",
+        [&context.city, &context.region]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    line(
+        "Company size",
+        context
+            .company_size
+            .as_deref()
+            .map(|size| CompanySize::parse(size).map_or(size.to_string(), |s| s.label(false)))
+            .unwrap_or_default(),
+    );
+    line(
+        "Referrer note",
+        context
+            .referrer_note
+            .clone()
+            .unwrap_or_default()
+            .replace('\n', "\n              "),
     );
     line("Need", lead.need.replace('\n', "\n              "));
     line("Deal", lead.deal.name.clone().unwrap_or_default());

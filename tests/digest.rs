@@ -9,7 +9,7 @@ use leadbot::domain::Locale;
 use leadbot::domain::lifecycle::{Action, Actor, DealChanges};
 use leadbot::domain::stats::Fraction;
 use leadbot::domain::{ContactRole, Customer, DeclineReason, LeadId, LeadKind, Money};
-use leadbot::domain::{LeadState, Referrer, ReferrerKind};
+use leadbot::domain::{LeadContext, LeadState, Referrer, ReferrerKind};
 use leadbot::mail::digest as mail_digest;
 use leadbot::store::leads::{self, NewLead};
 use leadbot::transport::{MailTransport, MemoryTransport};
@@ -58,8 +58,7 @@ async fn new_lead(
             company: Some(company.into()),
             phone: None,
         },
-        customer_region: None,
-        customer_company_size: None,
+        context: LeadContext::default(),
         customer_locale: None,
         need: "Teams".into(),
         hot_until: hot.then(|| received_at + TimeDelta::hours(72)),

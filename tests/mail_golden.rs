@@ -111,3 +111,24 @@ fn no_golden_reply_carries_a_quoted_command() {
         );
     }
 }
+
+/// HTML-only replies: the signature blocks of Gmail, Outlook and Apple Mail are not part
+/// of the new text, so nothing in them is read as a command or a field.
+#[test]
+fn html_signatures_are_left_out_of_the_reply() {
+    for (name, signature_text) in [
+        ("gmail_html_only_signature", "Priya Shah"),
+        ("outlook_html_only_signature", "Alice Martin"),
+        ("apple_mail_html_only_signature", "Sent from my iPhone"),
+    ] {
+        let raw = std::fs::read(golden_dir().join(format!("{name}.eml"))).expect("fixture");
+        let mail = parse(&raw).expect("parses");
+        let reply = reply_text(&mail.text);
+        assert!(!reply.is_empty(), "{name}: empty reply");
+        assert!(
+            !reply.contains(signature_text),
+            "{name}: signature kept: {reply:?}"
+        );
+        assert!(!reply.contains("DECLINE is not"), "{name}: {reply:?}");
+    }
+}

@@ -8,7 +8,7 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use leadbot::config::Config;
 use leadbot::domain::directory::Directory;
 use leadbot::domain::lifecycle::{Action, Actor, DealChanges};
-use leadbot::domain::{ContactRole, Customer, LeadId, LeadKind};
+use leadbot::domain::{ContactRole, Customer, LeadContext, LeadId, LeadKind};
 use leadbot::mail::rfi::{self, Sender};
 use leadbot::mail::{InboundMail, parse};
 use leadbot::store::directory::{self, ProfileRow};
@@ -89,8 +89,7 @@ async fn lead_for(pool: &PgPool, profile: &str, received_at: DateTime<Utc>) -> L
             name: Some("Chloé Dubois".into()),
             ..Customer::default()
         },
-        customer_region: None,
-        customer_company_size: None,
+        context: LeadContext::default(),
         customer_locale: None,
         need: "Azure".into(),
         hot_until: None,

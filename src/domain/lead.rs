@@ -206,6 +206,22 @@ pub struct Customer {
     pub phone: Option<String>,
 }
 
+/// What else is known about a lead's request: where the customer is and how big their
+/// company is (as they said it), the referrer's note, and whether mail to the customer
+/// bounces. Every field stays empty unless somebody said it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LeadContext {
+    /// A country, spelled as profiles spell regions.
+    pub region: Option<String>,
+    pub city: Option<String>,
+    /// An employee count or a range: see [`crate::domain::company_size`].
+    pub company_size: Option<String>,
+    /// A staff referrer's own words about the customer.
+    pub referrer_note: Option<String>,
+    /// Why mail to the customer's address bounced; contacts should use another way.
+    pub customer_email_failure: Option<String>,
+}
+
 /// What the partner records about the deal when accepting, and edits later.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Deal {
@@ -276,6 +292,7 @@ pub struct Lead {
     pub profile_id: String,
     pub customer: Customer,
     pub need: String,
+    pub context: LeadContext,
     /// End of the customer's "contact me directly" window; `None` if they did not ask.
     pub hot_until: Option<DateTime<Utc>>,
     pub favorite: bool,

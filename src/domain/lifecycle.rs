@@ -176,6 +176,8 @@ pub enum EventKind {
     HotWindowClosed,
     /// The customer wrote again (a reply to their acknowledgement); passed to the contacts.
     CustomerMessage,
+    /// Mail about the lead bounced: the customer's or a contact's address fails.
+    MailBounced,
 }
 
 impl EventKind {
@@ -196,6 +198,7 @@ impl EventKind {
             Self::RegistrationApproved => "registration_approved",
             Self::RegistrationRejected => "registration_rejected",
             Self::RegistrationInfoRequested => "registration_info_requested",
+            Self::MailBounced => "mail_bounced",
             Self::FirstReminderSent => "first_reminder_sent",
             Self::FinalReminderSent => "final_reminder_sent",
             Self::HotWindowClosed => "hot_window_closed",
@@ -550,6 +553,7 @@ mod tests {
                 company: Some("Fabrikam".into()),
                 phone: None,
             },
+            context: Default::default(),
             need: "Migrate 200 mailboxes to Teams".into(),
             hot_until: None,
             favorite: false,

@@ -5,6 +5,8 @@
 
 pub mod address;
 pub mod command;
+pub mod company_size;
+pub mod country;
 pub mod digest;
 pub mod directory;
 pub mod lead;
@@ -17,8 +19,8 @@ pub mod stats;
 
 pub use address::EmailAddress;
 pub use lead::{
-    ContactRole, Customer, Deal, Decline, DeclineReason, Lead, LeadContact, LeadId, LeadKind,
-    LeadState, Money, Referrer, ReferrerKind, Registration, RegistrationStatus,
+    ContactRole, Customer, Deal, Decline, DeclineReason, Lead, LeadContact, LeadContext, LeadId,
+    LeadKind, LeadState, Money, Referrer, ReferrerKind, Registration, RegistrationStatus,
 };
 pub use lifecycle::{
     Action, Actor, DealChanges, EventKind, LeadEvent, Notice, Outcome, ReviewVerdict,

@@ -75,40 +75,14 @@ pub fn lead_tag(subject: &str) -> Option<u64> {
 }
 
 // ---------------------------------------------------------------------------
-// Bounces
+// Bounces: see [`super::bounce`].
 
 fn is_bounce(mail: &InboundMail) -> bool {
-    mail.is_dsn
-        || has_bounce_subject(&mail.subject)
-        || (mail.return_path_empty && sender_is_mail_system(mail))
-}
-
-fn sender_is_mail_system(mail: &InboundMail) -> bool {
-    mail.from.as_ref().is_some_and(|from| {
-        let local = from.email.split('@').next().unwrap_or_default();
-        matches!(local, "mailer-daemon" | "postmaster" | "mail-daemon")
-    })
-}
-
-fn has_bounce_subject(subject: &str) -> bool {
-    const BOUNCE_SUBJECTS: &[&str] = &[
-        "undelivered mail returned to sender",
-        "delivery status notification",
-        "mail delivery failed",
-        "mail delivery failure",
-        "undeliverable:",
-        "returned mail:",
-        "delivery failure",
-        "non remis :",
-        "non remis:",
-        "unzustellbar:",
-    ];
-    let lower = subject.to_lowercase();
-    BOUNCE_SUBJECTS.iter().any(|s| lower.contains(s))
+    super::bounce::is_bounce(mail)
 }
 
 // ---------------------------------------------------------------------------
-// Auto-replies (RFC 3834 and the de-facto headers)
+// Auto-replies (RFC 3834, vendor headers, localized subjects and openings)
 
 fn is_auto_reply(mail: &InboundMail) -> bool {
     let auto_submitted = mail.auto_submitted.as_deref().is_some_and(|value| {
@@ -123,7 +97,21 @@ fn is_auto_reply(mail: &InboundMail) -> bool {
             && !matches!(h.value.to_ascii_lowercase().as_str(), "no" | "false" | "0")
     });
     let precedence = mail.precedence.as_deref() == Some("auto_reply");
-    auto_submitted || marker_header || precedence || has_auto_reply_subject(&mail.subject)
+    // Read receipts (RFC 8098) and abuse-feedback reports (RFC 5965): automated answers.
+    let report = mail.report_type.is_some();
+    // A vacation notice without any header says so in its first lines; it counts only
+    // when it answers something (a reply subject, a lead tag) or comes from the null
+    // sender, so a customer mentioning their own holiday in a request is still read.
+    let answering = mail.return_path_empty
+        || is_reply_subject(&mail.subject)
+        || lead_tag(&mail.subject).is_some();
+    let opening = answering && has_auto_reply_opening(&mail.text);
+    auto_submitted
+        || marker_header
+        || precedence
+        || report
+        || has_auto_reply_subject(&mail.subject)
+        || opening
 }
 
 fn has_auto_reply_subject(subject: &str) -> bool {
@@ -135,20 +123,97 @@ fn has_auto_reply_subject(subject: &str) -> bool {
         "auto-reply",
         "autoreply",
         "auto response",
+        "auto-response",
+        "autoresponse",
+        "vacation reply",
+        "away from the office",
+        "on vacation",
         "réponse automatique",
         "reponse automatique",
+        "réponse automatique d'absence",
+        "absent du bureau",
         "absence",
         "abwesenheitsnotiz",
+        "abwesend",
         "automatische antwort",
+        "automatische antwort:",
         "respuesta automática",
+        "respuesta automatica",
+        "fuera de la oficina",
+        "fuera de oficina",
         "risposta automatica",
+        "fuori ufficio",
         "resposta automática",
+        "ausente do escritório",
         "automatisch antwoord",
+        "afwezig",
         "autosvar",
+        "frånvaro",
         "automaattinen vastaus",
+        "odpowiedź automatyczna",
+        "automatická odpověď",
+        "自動応答",
+        "自動返信",
+        "不在",
+        "自动回复",
+        "自動回覆",
+        "자동 응답",
+        "автоматический ответ",
     ];
     let lower = subject.trim().to_lowercase();
-    PREFIXES.iter().any(|p| lower.starts_with(p)) || lower.contains("out of office")
+    PREFIXES.iter().any(|p| lower.starts_with(p))
+        || [
+            "out of office",
+            "automatic reply",
+            "autoreply",
+            "auto-reply",
+        ]
+        .iter()
+        .any(|p| lower.contains(p))
+}
+
+/// The first words of vacation notices, lower-cased.
+fn has_auto_reply_opening(text: &str) -> bool {
+    const OPENINGS: &[&str] = &[
+        "i am out of the office",
+        "i'm out of the office",
+        "i am currently out of the office",
+        "i'm currently out of the office",
+        "i will be out of the office",
+        "i am out of office",
+        "i'm out of office",
+        "i am currently out of office",
+        "i am on vacation",
+        "i am on annual leave",
+        "i am away from the office",
+        "this is an automatic reply",
+        "this is an automated response",
+        "je suis absent",
+        "je suis actuellement absent",
+        "je serai absent",
+        "je suis en congé",
+        "je suis en congés",
+        "ceci est une réponse automatique",
+        "ich bin bis",
+        "ich bin derzeit nicht im büro",
+        "vielen dank für ihre nachricht. ich bin",
+        "estoy fuera de la oficina",
+        "estaré fuera de la oficina",
+        "sono fuori ufficio",
+        "sarò fuori ufficio",
+        "estou fora do escritório",
+        "ik ben afwezig",
+    ];
+    // The notice opens the text (after a greeting at most): "ACCEPT\nI am out of the
+    // office tomorrow" is a command from a person.
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut first = lines.next().unwrap_or_default().to_lowercase();
+    let is_greeting = first.ends_with(',') && first.split_whitespace().count() <= 4;
+    if is_greeting {
+        first = lines.next().unwrap_or_default().to_lowercase();
+    }
+    let first: String = first.split_whitespace().collect::<Vec<_>>().join(" ");
+    OPENINGS.iter().any(|o| first.starts_with(o))
 }
 
 // ---------------------------------------------------------------------------
@@ -242,5 +307,22 @@ mod tests {
         assert!(has_auto_reply_subject("Réponse automatique : [L-3]"));
         assert!(has_auto_reply_subject("Abwesenheitsnotiz: x"));
         assert!(!has_auto_reply_subject("Re: my office"));
+        assert!(has_auto_reply_subject("自動応答: [L-3]"));
+        assert!(has_auto_reply_subject("Respuesta automática: Azure"));
+    }
+
+    #[test]
+    fn a_vacation_opening_counts_only_on_an_answer() {
+        let notice = "I am out of the office until 4 January with limited access to mail.";
+        let raw = |subject: &str| {
+            format!("From: ann@client.test\r\nSubject: {subject}\r\n\r\n{notice}\r\n")
+        };
+        let ctx = ClassifyContext {
+            bot_address: "leads@leads.example.test".into(),
+        };
+        let answer = crate::mail::parse(raw("Re: [L-1042] New lead").as_bytes()).expect("parses");
+        assert_eq!(classify(&answer, &ctx), MailClass::AutoReply);
+        let request = crate::mail::parse(raw("Teams project").as_bytes()).expect("parses");
+        assert_eq!(classify(&request, &ctx), MailClass::Request);
     }
 }

@@ -78,6 +78,17 @@ const QUOTE_IDS: &[&str] = &[
     "stopSpelling",
 ];
 
+/// `class` values of signature containers (Gmail, Thunderbird, Apple Mail).
+const SIGNATURE_CLASSES: &[&str] = &["gmail_signature", "moz-signature", "AppleMailSignature"];
+
+/// `id` values of signature containers (Outlook desktop and web, Outlook mobile, Apple Mail).
+const SIGNATURE_IDS: &[&str] = &[
+    "Signature",
+    "x_Signature",
+    "ms-outlook-mobile-signature",
+    "AppleMailSignature",
+];
+
 /// One output line and whether it belongs to quoted history.
 struct Line {
     text: String,
@@ -95,6 +106,8 @@ struct Converter {
     /// Line indices where an `<hr>` stood, to check for a "From:" block below.
     rules: Vec<usize>,
     pre_depth: usize,
+    /// Set once a signature container started and a `-- ` line was written above it.
+    signature_marked: bool,
 }
 
 impl Converter {
@@ -146,6 +159,19 @@ impl Converter {
         if !tag.closing && tag.opens_quote_container() {
             self.end_line();
             self.rest_is_quoted = true;
+        }
+        if !tag.closing && !self.signature_marked && !self.in_quote() && tag.opens_signature() {
+            // The usual `-- ` delimiter, so the text-level signature rules apply to HTML too.
+            self.end_line();
+            self.signature_marked = true;
+            // Gmail writes its own `-- ` just above the container.
+            let delimited = self.lines.iter().rev().find(|l| !l.text.trim().is_empty());
+            if delimited.is_none_or(|l| l.text.trim() != "--") {
+                self.lines.push(Line {
+                    text: "-- ".into(),
+                    quoted: false,
+                });
+            }
         }
         if name == "br" {
             // `<br>` always breaks, so `<div><br></div>` is a blank line.
@@ -408,6 +434,18 @@ impl Tag {
         }
     }
 
+    /// Whether this start tag begins a mail client's signature block.
+    fn opens_signature(&self) -> bool {
+        let class_match = self
+            .class
+            .split_whitespace()
+            .any(|c| SIGNATURE_CLASSES.iter().any(|s| s.eq_ignore_ascii_case(c)));
+        class_match
+            || SIGNATURE_IDS
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(&self.id))
+    }
+
     /// Whether this start tag begins a client's quoted-history container.
     fn opens_quote_container(&self) -> bool {
         let class_match = self
@@ -597,6 +635,21 @@ mod tests {
             let _ = html_to_text(html);
         }
         assert_eq!(html_to_text("a < b &unknown; c"), "a < b &unknown; c");
+    }
+
+    #[test]
+    fn client_signatures_get_the_usual_delimiter() {
+        let gmail = "<div dir=\"ltr\">ACCEPT<br clear=\"all\"><div><br></div><span class=\"gmail_signature_prefix\">-- </span><br><div dir=\"ltr\" class=\"gmail_signature\" data-smartmail=\"gmail_signature\">Priya Shah<br>Fabrikam</div></div>";
+        assert_eq!(html_to_text(gmail), "ACCEPT\n\n--\nPriya Shah\nFabrikam");
+        let outlook = "<div>DECLINE 2</div><div id=\"Signature\"><p>Jean Roy</p></div>";
+        assert_eq!(html_to_text(outlook), "DECLINE 2\n--\nJean Roy");
+        let apple =
+            "<div>WON</div><div><br><div id=\"AppleMailSignature\">Sent from my iPhone</div></div>";
+        assert_eq!(html_to_text(apple), "WON\n\n--\nSent from my iPhone");
+        // A signature inside the quoted history is history, not a delimiter.
+        let quoted =
+            "<div>OK</div><blockquote><div class=\"gmail_signature\">Bot</div></blockquote>";
+        assert_eq!(html_to_text(quoted), "OK\n> Bot");
     }
 
     #[test]

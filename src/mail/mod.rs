@@ -11,6 +11,7 @@
 //!
 //! Outbound: signed reply tokens, messages with threading headers, and their templates.
 
+pub mod bounce;
 pub mod chart;
 pub mod classify;
 pub mod digest;

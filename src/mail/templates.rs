@@ -14,6 +14,8 @@ use super::quote::bounded_quote;
 use super::typography::{finish, quotation_marks, theirs, unmarked};
 use crate::domain::Locale;
 use crate::domain::command::{CommandKind, Language};
+use crate::domain::company_size::CompanySize;
+use crate::domain::country::country_name;
 use crate::domain::lifecycle::allowed_next;
 use crate::domain::{
     DeclineReason, Lead, LeadId, LeadKind, LeadState, ReferrerKind, RegistrationStatus,
@@ -464,6 +466,14 @@ struct LeadView {
     customer_name: String,
     customer_email: String,
     customer_phone: String,
+    /// Why mail to the customer bounces; empty while it does not.
+    customer_email_failure: String,
+    /// "Lyon, France": city and country as known.
+    place: String,
+    /// "2,000 employees" / "2 000 salariés".
+    company_size: String,
+    /// The staff referrer's own words about the customer.
+    referrer_note: String,
     need: String,
     hot: bool,
     hot_until: String,
@@ -691,6 +701,32 @@ impl LeadView {
                 lead.id,
                 if fr { Locale::Fr } else { Locale::En },
             )),
+            customer_email_failure: theirs(
+                lead.context
+                    .customer_email_failure
+                    .as_deref()
+                    .unwrap_or_default(),
+            ),
+            place: theirs(
+                &[
+                    lead.context.city.clone(),
+                    lead.context
+                        .region
+                        .as_deref()
+                        .map(|r| country_name(r, fr).to_string()),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", "),
+            ),
+            company_size: lead
+                .context
+                .company_size
+                .as_deref()
+                .map(|size| CompanySize::parse(size).map_or(theirs(size), |s| s.label(fr)))
+                .unwrap_or_default(),
+            referrer_note: theirs(lead.context.referrer_note.as_deref().unwrap_or_default()),
             hot: match now {
                 Some(now) => lead.is_hot(now),
                 None => lead.hot_until.is_some(),
@@ -978,6 +1014,7 @@ mod tests {
                 company: Some("Fabrikam SA".into()),
                 phone: Some("+33 6 12 34 56 78".into()),
             },
+            context: Default::default(),
             need: "Migrate 200 mailboxes to Teams before March.".into(),
             hot_until: Some(received_at() + Duration::hours(72)),
             favorite: false,

@@ -7,8 +7,8 @@ use sqlx::{AssertSqlSafe, PgConnection};
 
 use super::{Doing, StoreError};
 use crate::domain::{
-    Customer, Deal, Decline, Lead, LeadContact, LeadEvent, LeadId, LeadKind, LeadState, Money,
-    Outcome, Referrer, Registration,
+    Customer, Deal, Decline, EventKind, Lead, LeadContact, LeadContext, LeadEvent, LeadId,
+    LeadKind, LeadState, Money, Outcome, Referrer, Registration,
 };
 
 /// A lead about to be created from an inbound message (or by the demo).
@@ -18,8 +18,7 @@ pub struct NewLead {
     pub partner_id: String,
     pub profile_id: String,
     pub customer: Customer,
-    pub customer_region: Option<String>,
-    pub customer_company_size: Option<String>,
+    pub context: LeadContext,
     pub customer_locale: Option<String>,
     pub need: String,
     pub hot_until: Option<DateTime<Utc>>,
@@ -49,6 +48,11 @@ struct LeadRow {
     customer_email: Option<String>,
     customer_company: Option<String>,
     customer_phone: Option<String>,
+    customer_region: Option<String>,
+    customer_city: Option<String>,
+    customer_company_size: Option<String>,
+    referrer_note: Option<String>,
+    customer_email_failure: Option<String>,
     need: String,
     hot_until: Option<DateTime<Utc>>,
     favorite: bool,
@@ -73,7 +77,8 @@ struct LeadRow {
 }
 
 const LEAD_COLUMNS: &str = "id, kind, state, partner_id, profile_id, customer_name, \
-    customer_email, customer_company, customer_phone, need, hot_until, favorite, deal_name, \
+    customer_email, customer_company, customer_phone, customer_region, customer_city, \
+    customer_company_size, referrer_note, customer_email_failure, need, hot_until, favorite, deal_name, \
     deal_value, deal_currency, deal_timeframe, deal_notes, deal_crm_id, deal_campaign_id, \
     decline_reason, decline_notes, referrer_kind, referrer_email, referrer_name, registration, \
     received_at, expires_at, first_response_at, closed_at, version";
@@ -103,6 +108,13 @@ impl LeadRow {
                 email: self.customer_email,
                 company: self.customer_company,
                 phone: self.customer_phone,
+            },
+            context: LeadContext {
+                region: self.customer_region,
+                city: self.customer_city,
+                company_size: self.customer_company_size,
+                referrer_note: self.referrer_note,
+                customer_email_failure: self.customer_email_failure,
             },
             need: self.need,
             hot_until: self.hot_until,
@@ -163,6 +175,36 @@ fn registration_from_json(json: &serde_json::Value) -> Option<Registration> {
     })
 }
 
+/// Records that mail to the customer's address bounces, with the report's reason, and the
+/// event that says so. Returns false if it was recorded before (re-processing a bounce).
+pub async fn mark_customer_email_failed(
+    conn: &mut PgConnection,
+    id: LeadId,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let changed = sqlx::query(
+        "UPDATE leads SET customer_email_failure = $2
+         WHERE id = $1 AND customer_email_failure IS DISTINCT FROM $2",
+    )
+    .bind(id.0)
+    .bind(reason)
+    .execute(&mut *conn)
+    .await
+    .doing("marking a customer's address as failing")?
+    .rows_affected()
+        > 0;
+    if changed {
+        let event = LeadEvent {
+            kind: EventKind::MailBounced,
+            actor: "mailer-daemon".into(),
+            data: serde_json::json!({ "address": "customer", "reason": reason }),
+        };
+        append_event(conn, id, at, &event).await?;
+    }
+    Ok(changed)
+}
+
 /// Creates a lead and its `received` event. Returns `None` if this message already made a
 /// lead for this profile (re-processing is a no-op).
 pub async fn insert(
@@ -174,9 +216,9 @@ pub async fn insert(
         "INSERT INTO leads (kind, state, partner_id, profile_id, customer_name, customer_email,
              customer_company, customer_phone, customer_region, customer_company_size,
              customer_locale, need, hot_until, referrer_kind, referrer_email, referrer_name,
-             source_message_id, received_at, expires_at)
+             source_message_id, received_at, expires_at, customer_city, referrer_note)
          VALUES ($1, 'received', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-             $16, $17, $18)
+             $16, $17, $18, $19, $20)
          ON CONFLICT (source_message_id, profile_id) DO NOTHING
          RETURNING id",
     )
@@ -187,8 +229,8 @@ pub async fn insert(
     .bind(&new.customer.email)
     .bind(&new.customer.company)
     .bind(&new.customer.phone)
-    .bind(&new.customer_region)
-    .bind(&new.customer_company_size)
+    .bind(&new.context.region)
+    .bind(&new.context.company_size)
     .bind(&new.customer_locale)
     .bind(&new.need)
     .bind(new.hot_until)
@@ -198,6 +240,8 @@ pub async fn insert(
     .bind(new.source_message_id)
     .bind(new.received_at)
     .bind(new.expires_at)
+    .bind(&new.context.city)
+    .bind(&new.context.referrer_note)
     .fetch_optional(&mut *conn)
     .await
     .doing("creating a lead")?;

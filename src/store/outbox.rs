@@ -288,18 +288,40 @@ pub async fn is_ours(conn: &mut PgConnection, message_id: &str) -> Result<bool, 
         .doing("looking up a Message-ID among the mail leadbot sent")
 }
 
-/// A bounce names the Message-ID of the mail that failed: mark that mail failed with the
-/// bounce's reason. Returns the outbox row's id if leadbot sent that message.
+/// The mail a bounce reports on, as leadbot sent it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct BouncedMail {
+    pub id: i64,
+    pub lead_id: Option<i64>,
+    pub recipient: String,
+    pub template: String,
+}
+
+/// A bounce names the Message-ID of the mail that failed (or, failing that, the address
+/// it went to): mark that mail failed with the bounce's reason. Returns the mail when this
+/// changed it — `None` when leadbot never sent it or the same report was recorded before.
 pub async fn mark_bounced(
     conn: &mut PgConnection,
-    message_id: &str,
+    message_id: Option<&str>,
+    failed_recipients: &[String],
     reason: &str,
-) -> Result<Option<i64>, StoreError> {
-    sqlx::query_scalar(
-        "UPDATE outbox SET state = 'failed', last_error = $2 WHERE message_id = $1 RETURNING id",
+    now: DateTime<Utc>,
+) -> Result<Option<BouncedMail>, StoreError> {
+    sqlx::query_as(
+        "UPDATE outbox SET state = 'failed', last_error = $3
+         WHERE id = (
+             SELECT id FROM outbox
+             WHERE message_id = $1
+                OR ($1 IS NULL AND recipient = ANY($2) AND state = 'sent'
+                    AND sent_at > $4 - interval '7 days')
+             ORDER BY (message_id = $1) DESC NULLS LAST, id DESC LIMIT 1)
+           AND (state <> 'failed' OR last_error IS DISTINCT FROM $3)
+         RETURNING id, lead_id, recipient, template",
     )
-    .bind(message_id.trim_matches(['<', '>']))
+    .bind(message_id.map(|id| id.trim_matches(['<', '>'])))
+    .bind(failed_recipients)
     .bind(reason)
+    .bind(now)
     .fetch_optional(conn)
     .await
     .doing("recording a bounce")

@@ -365,6 +365,7 @@ mod tests {
             partner_id: "contoso".into(),
             profile_id: "contoso-fr".into(),
             customer,
+            context: Default::default(),
             need: "Teams".into(),
             hot_until: None,
             favorite: false,

@@ -6,7 +6,7 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::config::Config;
 use crate::domain::command::parse_command;
-use crate::domain::{Customer, EmailAddress, Referrer, ReferrerKind};
+use crate::domain::{Customer, EmailAddress, LeadContext, Referrer, ReferrerKind};
 use crate::mail::identity;
 use crate::mail::one_line::one_line_opt;
 use crate::mail::rfi::{self, Sender};
@@ -14,14 +14,12 @@ use crate::mail::{ClassifyContext, InboundMail, MailClass, classify, parse, repl
 use crate::store::directory;
 use crate::store::inbound::{self, Finding, Outcome};
 use crate::store::leads::{self, NewLead};
-use crate::store::outbox;
 use crate::store::{Doing, StoreError};
 pub use crate::workflow::handled::{Handled, IngestError};
 use crate::workflow::loops;
-use crate::workflow::notify;
 use crate::workflow::reply;
-use crate::workflow::routing;
 use crate::workflow::unmatched::{self, Unmatched};
+use crate::workflow::{bounce, notify, routing};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
@@ -224,10 +222,8 @@ async fn process(
     } else {
         match class {
             MailClass::Bounce => {
-                if let Some(id) = &mail.bounced_message_id {
-                    outbox::mark_bounced(tx, id, &bounce_reason(&mail)).await?;
-                }
-                (Handled::Automated(class), None)
+                let lead = bounce::handle(tx, config, &mail, now).await?;
+                (Handled::Automated(class), lead.map(|id| id.0))
             }
             MailClass::AutoReply | MailClass::List => (Handled::Automated(class), None),
             MailClass::Reply => {
@@ -293,12 +289,11 @@ async fn process_oversized(
             bot_address: config.bot.address.to_string(),
         };
         if classify(&mail, &context) == MailClass::Bounce {
-            if let Some(id) = &mail.bounced_message_id {
-                outbox::mark_bounced(tx, id, &bounce_reason(&mail)).await?;
-            }
+            // Who must know is told (admins, contacts), never the bounce's sender.
+            let lead = bounce::handle(tx, config, &mail, now).await?.map(|id| id.0);
             let outcome = Outcome::Automated;
             let class = Some(MailClass::Bounce);
-            finish(tx, inbound_id, Some(&mail), class, outcome, None, None, now).await?;
+            finish(tx, inbound_id, Some(&mail), class, outcome, None, lead, now).await?;
             return Ok(Handled::Automated(MailClass::Bounce));
         }
     }
@@ -450,22 +445,6 @@ async fn is_command_from_the_partner_side(
         || directory::contact_by_email(tx, &sender).await?.is_some())
 }
 
-/// What a bounce says went wrong, for the failed outbox row.
-fn bounce_reason(mail: &InboundMail) -> String {
-    let detail = mail
-        .text
-        .lines()
-        .map(str::trim)
-        .find(|line| {
-            let lower = line.to_lowercase();
-            lower.starts_with("diagnostic-code")
-                || lower.contains(" 550")
-                || lower.contains("said:")
-        })
-        .unwrap_or(mail.subject.as_str());
-    format!("bounced: {detail}")
-}
-
 /// An RFI: route it to profiles, read the customer and the need, create one lead each.
 async fn handle_request(
     tx: &mut PgConnection,
@@ -479,7 +458,11 @@ async fn handle_request(
         .as_ref()
         .and_then(|f| EmailAddress::parse(&f.email).ok())
     else {
-        return Ok(Handled::Quarantined("no usable sender address".into()));
+        // Parsing keeps From-less mail so a bounce is still known as one; a request
+        // without a sender is unreadable as a request.
+        return Ok(Handled::Quarantined(
+            "unreadable: the message has no usable From address".into(),
+        ));
     };
     let sender = if config.bot.staff_domains.iter().any(|d| d == from.domain()) {
         Sender::Staff
@@ -522,8 +505,13 @@ async fn handle_request(
             partner_id: profile.partner_id.clone(),
             profile_id: profile.id.clone(),
             customer: one_line_customer(&rfi.customer),
-            customer_region: one_line_opt(rfi.region.as_deref()),
-            customer_company_size: one_line_opt(rfi.company_size.as_deref()),
+            context: LeadContext {
+                region: one_line_opt(rfi.region.as_deref()),
+                city: one_line_opt(rfi.city.as_deref()),
+                company_size: one_line_opt(rfi.company_size.as_deref()),
+                referrer_note: rfi.note.clone(),
+                customer_email_failure: None,
+            },
             customer_locale: rfi.locale.map(String::from),
             need: rfi.need.clone(),
             hot_until: rfi

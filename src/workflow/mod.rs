@@ -4,6 +4,7 @@
 
 pub mod act;
 mod answers;
+mod bounce;
 pub mod clock;
 mod correlate;
 pub mod digest;

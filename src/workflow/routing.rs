@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use crate::config::Config;
+use crate::domain::company_size;
 use crate::domain::routing::{Weight, choose};
 use crate::domain::stats::STATS_WINDOW;
 use crate::mail::InboundMail;
@@ -89,7 +90,7 @@ fn match_score(rfi: &Rfi, profile: &ProfileRow) -> i32 {
         .count() as i32
         * 3;
     let size_score = match &rfi.company_size {
-        Some(size) if profile.company_sizes.contains(size) => 2,
+        Some(size) if company_size::fits_any(size, &profile.company_sizes) => 2,
         Some(_) if !profile.company_sizes.is_empty() => -5,
         _ => 0,
     };
@@ -143,6 +144,7 @@ mod tests {
             kind: crate::domain::LeadKind::CustomerInquiry,
             locale: None,
             shape: rfi::Shape::FreeForm,
+            note: None,
         }
     }
 
@@ -166,6 +168,15 @@ mod tests {
         ];
         let mid_size = request("Azure migration", Some("50-249"));
         assert_eq!(ids(best_matches(&mid_size, &sized)), ["a"]);
+        // A head count fits the range that holds it; 2,000 people are not 1–999.
+        let ranged = [
+            profile("small", &["azure"], &["1-49", "50-249", "250-999"]),
+            profile("large", &["azure"], &["1000+"]),
+        ];
+        let four_hundred = request("Azure", Some("400"));
+        assert_eq!(ids(best_matches(&four_hundred, &ranged)), ["small"]);
+        let two_thousand = request("Azure", Some("2000"));
+        assert_eq!(ids(best_matches(&two_thousand, &ranged)), ["large"]);
         let other_region = Rfi {
             region: Some("Spain".into()),
             ..request("printers", None)

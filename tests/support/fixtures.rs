@@ -1,7 +1,7 @@
 //! Leads the database tests start from, made through the store as ingest would.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use leadbot::domain::{Customer, Lead, LeadKind};
+use leadbot::domain::{Customer, Lead, LeadContext, LeadKind};
 use leadbot::store::leads::{self, NewLead};
 use sqlx::PgPool;
 
@@ -19,8 +19,10 @@ pub fn chloe_inquiry(received_at: DateTime<Utc>) -> NewLead {
             company: Some("Fabrikam SA".into()),
             phone: None,
         },
-        customer_region: Some("France".into()),
-        customer_company_size: None,
+        context: LeadContext {
+            region: Some("France".into()),
+            ..LeadContext::default()
+        },
         customer_locale: Some("fr".into()),
         need: "Migrer 200 boîtes mail vers Teams".into(),
         hot_until: Some(received_at + TimeDelta::hours(72)),

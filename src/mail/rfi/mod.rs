@@ -8,12 +8,19 @@
 //! - a forward (from staff or from another partner): the customer is the original sender
 //!   in the forwarded block, and the forwarder's own lines may say "Lead type: …".
 //!
-//! Pure: the caller says whether the sender is staff or a partner contact.
+//! Free-form text is read for what the customer says of themselves (company size,
+//! country, a request to be called: [`facts`]) and the signature for who they are
+//! ([`signature`]). Pure: the caller says whether the sender is staff or a partner contact.
+
+mod facts;
+mod forward;
+mod signature;
 
 use serde::Serialize;
 
 use super::parse::{InboundMail, Mailbox};
 use super::reply::strip_signature;
+use crate::domain::company_size::CompanySize;
 use crate::domain::{Customer, LeadKind};
 
 /// Who sent the RFI, as the caller determined it.
@@ -30,12 +37,18 @@ pub enum Sender {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Rfi {
     pub customer: Customer,
+    /// The country, spelled as profiles spell regions ("France", "United Kingdom").
     pub region: Option<String>,
     pub city: Option<String>,
+    /// An employee count (`400`) or a range (`50-249`): see [`CompanySize`].
     pub company_size: Option<String>,
     pub need: String,
-    /// "Contact me directly: yes" — the lead is hot for the hot window.
+    /// "Contact me directly: yes", or "could you call me" in the text — the lead is hot
+    /// for the hot window.
     pub contact_me_directly: bool,
+    /// A staff forward's own words above the forwarded request ("Sales qualified: they
+    /// have budget this quarter"), for the partner.
+    pub note: Option<String>,
     pub kind: LeadKind,
     /// The language the customer wrote in, when it can be told ("en" or "fr").
     pub locale: Option<&'static str>,
@@ -120,6 +133,12 @@ const LABELS: &[(&str, Field)] = &[
     ("demande", Field::Need),
     ("message", Field::Need),
     ("lead type", Field::LeadType),
+    // "Sales qualified: I spoke with them yesterday…": the label says the type, the
+    // rest is the referrer's note.
+    ("sales qualified", Field::LeadType),
+    ("marketing qualified", Field::LeadType),
+    ("qualifie ventes", Field::LeadType),
+    ("qualifie marketing", Field::LeadType),
     ("type de lead", Field::LeadType),
     ("type de piste", Field::LeadType),
 ];
@@ -143,9 +162,9 @@ const FRENCH_LABELS: &[&str] = &[
 pub fn extract(mail: &InboundMail, sender: Sender) -> Result<Rfi, RfiError> {
     let text = mail.text.replace("\r\n", "\n");
     if matches!(sender, Sender::Staff | Sender::PartnerContact)
-        && let Some(forward) = find_forward(&text)
+        && let Some(forward) = forward::find(&text)
     {
-        return from_forward(&text, forward, sender);
+        return forward::read(&text, forward, sender);
     }
     let fields = read_fields(&text);
     if is_form(&fields) {
@@ -245,14 +264,22 @@ fn from_form(fields: &[FieldLine], text: &str) -> Result<Rfi, RfiError> {
             company: value_of(fields, Field::Company),
             phone: value_of(fields, Field::Phone),
         },
-        region: value_of(fields, Field::Region),
+        region: value_of(fields, Field::Region).or_else(|| {
+            value_of(fields, Field::Phone)
+                .and_then(|p| facts::country_of_phone(&p))
+                .map(String::from)
+        }),
         city: value_of(fields, Field::City),
-        company_size: value_of(fields, Field::CompanySize),
+        company_size: value_of(fields, Field::CompanySize)
+            .map(|v| stored_size(&v))
+            .or_else(|| facts::company_size_in(&need)),
+        contact_me_directly: value_of(fields, Field::ContactDirectly).is_some_and(|v| is_yes(&v))
+            || facts::asks_for_a_call(&need),
         need,
-        contact_me_directly: value_of(fields, Field::ContactDirectly).is_some_and(|v| is_yes(&v)),
         kind: LeadKind::CustomerInquiry,
         locale: Some(if french { "fr" } else { "en" }),
         shape: Shape::Form,
+        note: None,
     })
 }
 
@@ -293,25 +320,22 @@ fn from_free_form(mail: &InboundMail, text: &str, sender: Sender) -> Result<Rfi,
         name: None,
         email: String::new(),
     });
-    let (company, phone) = signature
-        .as_deref()
-        .map(|s| company_and_phone(s, from.name.as_deref()))
-        .unwrap_or_default();
     let need = body.trim().to_string();
     if need.is_empty() {
         return Err(RfiError::EmptyNeed);
     }
+    let said = Said::read(&need, signature.as_deref(), from.name.as_deref(), &fields);
     Ok(Rfi {
         customer: Customer {
-            name: from.name.clone().filter(|n| !n.trim().is_empty()),
+            name: said.person,
             email: (!from.email.is_empty()).then_some(from.email.clone()),
-            company,
-            phone,
+            company: said.company,
+            phone: said.phone,
         },
-        region: value_of(&fields, Field::Region),
-        city: value_of(&fields, Field::City),
-        company_size: value_of(&fields, Field::CompanySize),
-        contact_me_directly: value_of(&fields, Field::ContactDirectly).is_some_and(|v| is_yes(&v)),
+        region: said.region,
+        city: said.city,
+        company_size: said.company_size,
+        contact_me_directly: said.call_requested,
         locale: Some(guess_locale(&need)),
         need,
         kind: match sender {
@@ -319,7 +343,74 @@ fn from_free_form(mail: &InboundMail, text: &str, sender: Sender) -> Result<Rfi,
             _ => LeadKind::CustomerInquiry,
         },
         shape: Shape::FreeForm,
+        note: None,
     })
+}
+
+/// What a free-form request says of its sender, field lines first ("Country: France"),
+/// then the customer's words, then the signature, then the phone's calling code.
+struct Said {
+    person: Option<String>,
+    company: Option<String>,
+    phone: Option<String>,
+    region: Option<String>,
+    city: Option<String>,
+    company_size: Option<String>,
+    call_requested: bool,
+}
+
+impl Said {
+    fn read(
+        need: &str,
+        signature: Option<&str>,
+        sender_name: Option<&str>,
+        fields: &[FieldLine],
+    ) -> Self {
+        let signed = signature
+            .map(|s| signature::read(s, sender_name))
+            .unwrap_or_default();
+        let sender_name = sender_name.map(str::trim).filter(|n| !n.is_empty());
+        // The display name is the person unless it is the company's or not a name at
+        // all ("Grand Groupe", "chloe.dubois"), and the signature names the person.
+        let display_is_person = sender_name.is_some_and(|n| {
+            signature::looks_like_person(n) && signed.company.as_deref() != Some(n)
+        });
+        let person = if display_is_person {
+            sender_name.map(String::from)
+        } else {
+            signed.person.clone().or(sender_name.map(String::from))
+        };
+        let company = value_of(fields, Field::Company).or(signed.company);
+        let phone = value_of(fields, Field::Phone).or(signed.phone);
+        let region = value_of(fields, Field::Region)
+            .or_else(|| facts::country_in(need).map(String::from))
+            .or_else(|| signed.country.map(String::from))
+            .or_else(|| {
+                phone
+                    .as_deref()
+                    .and_then(facts::country_of_phone)
+                    .map(String::from)
+            });
+        let company_size = value_of(fields, Field::CompanySize)
+            .map(|v| stored_size(&v))
+            .or_else(|| facts::company_size_in(need))
+            .or_else(|| signature.and_then(facts::company_size_in));
+        Self {
+            person: person.filter(|p| company.as_deref() != Some(p.as_str())),
+            company,
+            phone,
+            region,
+            city: value_of(fields, Field::City).or(signed.city),
+            company_size,
+            call_requested: value_of(fields, Field::ContactDirectly).is_some_and(|v| is_yes(&v))
+                || facts::asks_for_a_call(need),
+        }
+    }
+}
+
+/// A form's size as stored: a count or range in the canonical form, else as written.
+fn stored_size(value: &str) -> String {
+    CompanySize::parse(value).map_or_else(|| value.trim().to_string(), |s| s.to_string())
 }
 
 /// Strips signatures until none is left: "Sent from my iPhone" under "Regards, Ann" is
@@ -353,188 +444,17 @@ fn without_field_lines(body: &str, fields: &[FieldLine]) -> String {
         .join("\n")
 }
 
-/// From a signature block: the phone (a line that is mostly digits) and the company
-/// (the first line that is none of: closing, the sender's name, phone, address, web).
-fn company_and_phone(
-    signature: &str,
-    sender_name: Option<&str>,
-) -> (Option<String>, Option<String>) {
-    let mut company = None;
-    let mut phone = None;
-    for (i, line) in signature.lines().map(str::trim).enumerate() {
-        if line.is_empty() || line == "--" {
-            continue;
-        }
-        let without_label = line.split_once(':').map_or(line, |(_, rest)| rest.trim());
-        if phone.is_none() && looks_like_phone(without_label) {
-            phone = Some(without_label.to_string());
-            continue;
-        }
-        let is_closing = i == 0 && line.ends_with(',');
-        let is_name = sender_name.is_some_and(|n| n.eq_ignore_ascii_case(line));
-        let is_contact = line.contains('@') || line.contains("www.") || line.contains("://");
-        let is_prose = line.contains(':') || line.chars().count() > 60;
-        if company.is_none()
-            && !is_closing
-            && !is_name
-            && !is_contact
-            && !is_prose
-            && i > 0
-            && !looks_like_name_line(i, line, sender_name)
-            && !is_mobile_footer(line)
-        {
-            company = Some(line.to_string());
-        }
-    }
-    (company, phone)
-}
-
-/// The line right after the closing is usually the person's own name.
-fn looks_like_name_line(index: usize, line: &str, sender_name: Option<&str>) -> bool {
-    index == 1 && sender_name.is_none_or(|n| n.split_whitespace().any(|part| line.contains(part)))
-}
-
-fn is_mobile_footer(line: &str) -> bool {
-    let lower = line.to_lowercase();
-    lower.starts_with("sent from")
-        || lower.starts_with("envoyé de")
-        || lower.starts_with("get outlook")
-}
-
-fn looks_like_phone(text: &str) -> bool {
-    let digits = text.chars().filter(char::is_ascii_digit).count();
-    let phoney = text
-        .chars()
-        .all(|c| c.is_ascii_digit() || " +-().\u{a0}/".contains(c));
-    digits >= 7 && phoney
-}
-
 fn lead_type(fields: &[FieldLine]) -> LeadKind {
-    match value_of(fields, Field::LeadType).map(|v| normalize_label(&v)) {
+    let said = fields
+        .iter()
+        .find(|f| f.field == Field::LeadType)
+        .map(|f| format!("{} {}", f.label, normalize_label(&f.value)));
+    match said {
         Some(v) if v.contains("sales") || v.contains("vente") || v.contains("commercial") => {
             LeadKind::SalesQualified
         }
         _ => LeadKind::MarketingQualified,
     }
-}
-
-/// Where a forwarded block starts: the marker line and the header block after it.
-struct Forward {
-    marker_line: usize,
-}
-
-fn find_forward(text: &str) -> Option<Forward> {
-    text.lines()
-        .enumerate()
-        .find(|(_, line)| is_forward_marker(line))
-        .map(|(marker_line, _)| Forward { marker_line })
-}
-
-fn is_forward_marker(line: &str) -> bool {
-    let folded = normalize_label(line.trim().trim_matches(|c| c == '-' || c == ' '));
-    matches!(
-        folded.as_str(),
-        "forwarded message"
-            | "message transfere"
-            | "original message"
-            | "message d'origine"
-            | "begin forwarded message"
-            | "debut du message reexpedie"
-            | "message reexpedie"
-    ) || (line.trim_start().starts_with("________") && line.trim().len() >= 8)
-}
-
-fn from_forward(text: &str, forward: Forward, sender: Sender) -> Result<Rfi, RfiError> {
-    let lines: Vec<&str> = text.lines().collect();
-    let own_text = lines[..forward.marker_line].join("\n");
-    let own_fields = read_fields(&own_text);
-    let mut customer_line = None;
-    let mut body_start = lines.len();
-    for (i, line) in lines.iter().enumerate().skip(forward.marker_line + 1) {
-        let trimmed = line.trim();
-        if trimmed.is_empty() {
-            if customer_line.is_some() {
-                body_start = i + 1;
-                break;
-            }
-            continue;
-        }
-        if let Some((label, value)) = trimmed.split_once(':') {
-            let label = normalize_label(label);
-            if customer_line.is_none() && (label == "from" || label == "de") {
-                customer_line = Some(value.trim().to_string());
-            }
-        }
-    }
-    let from = customer_line
-        .as_deref()
-        .and_then(parse_mailbox)
-        .ok_or(RfiError::ForwardWithoutCustomer)?;
-    let forwarded_body: String = lines
-        .get(body_start..)
-        .unwrap_or_default()
-        .iter()
-        .map(|l| {
-            l.strip_prefix("> ")
-                .or_else(|| l.strip_prefix('>'))
-                .unwrap_or(l)
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    let forwarded_fields = read_fields(&forwarded_body);
-    if is_form(&forwarded_fields) {
-        // A forwarded form: the form names the customer; the forwarder is the referrer.
-        let mut rfi = from_form(&forwarded_fields, &forwarded_body)?;
-        rfi.shape = Shape::Forward;
-        if sender == Sender::Staff {
-            rfi.kind = lead_type(&own_fields);
-        }
-        return Ok(rfi);
-    }
-    let (body, signature) = split_signature(&forwarded_body);
-    let (company, phone) = signature
-        .as_deref()
-        .map(|s| company_and_phone(s, from.name.as_deref()))
-        .unwrap_or_default();
-    let mut need = body.trim().to_string();
-    if need.is_empty() {
-        need = strip_signature(&own_text).0.trim().to_string();
-    }
-    if need.is_empty() {
-        return Err(RfiError::EmptyNeed);
-    }
-    let all_fields: Vec<FieldLine> = own_fields.into_iter().chain(forwarded_fields).collect();
-    Ok(Rfi {
-        customer: Customer {
-            name: from.name,
-            email: Some(from.email),
-            company: value_of(&all_fields, Field::Company).or(company),
-            phone: value_of(&all_fields, Field::Phone).or(phone),
-        },
-        region: value_of(&all_fields, Field::Region),
-        city: value_of(&all_fields, Field::City),
-        company_size: value_of(&all_fields, Field::CompanySize),
-        contact_me_directly: value_of(&all_fields, Field::ContactDirectly)
-            .is_some_and(|v| is_yes(&v)),
-        locale: Some(guess_locale(&need)),
-        need,
-        kind: match sender {
-            Sender::Staff => lead_type(&all_fields),
-            _ => LeadKind::CustomerInquiry,
-        },
-        shape: Shape::Forward,
-    })
-}
-
-/// `Name <a@b>`, `"Name" <a@b>`, `Name [mailto:a@b]`, `a@b`.
-fn parse_mailbox(text: &str) -> Option<Mailbox> {
-    let email = extract_address(text)?;
-    let name = text
-        .split(['<', '['])
-        .next()
-        .map(|n| n.trim().trim_matches('"').trim().to_string())
-        .filter(|n| !n.is_empty() && !n.contains('@'));
-    Some(Mailbox { name, email })
 }
 
 /// The first thing that looks like an address inside a text.

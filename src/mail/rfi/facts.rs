@@ -1,0 +1,359 @@
+//! Facts customers state in their own words: how big the company is, which country, and
+//! whether they want a call. Each reader answers only what the text says plainly; when
+//! the text is vague or says two things, the answer is `None` (never a guess).
+
+use crate::domain::company_size::CompanySize;
+
+/// Nouns that count a company's people whatever precedes them.
+const STAFF_NOUNS: &[&str] = &[
+    "employees",
+    "employee",
+    "staff",
+    "fte",
+    "ftes",
+    "headcount",
+    "salariés",
+    "salaries",
+    "salarié",
+    "employés",
+    "employes",
+    "collaborateurs",
+    "collaboratrices",
+    "mitarbeiter",
+    "empleados",
+    "dipendenti",
+];
+
+/// Nouns that count people only when the company is the subject ("a company of 120
+/// people", "PME de 120 personnes"); "Teams for 30 people" counts users, not the company.
+const PEOPLE_NOUNS: &[&str] = &["people", "persons", "personnes", "personnels"];
+
+/// Words that, just before a number of people, make it the company's size.
+const COMPANY_WORDS: &[&str] = &[
+    "company",
+    "business",
+    "firm",
+    "organisation",
+    "organization",
+    "we",
+    "are",
+    "team",
+    "pme",
+    "tpe",
+    "eti",
+    "entreprise",
+    "société",
+    "societe",
+    "groupe",
+    "sommes",
+    "cabinet",
+];
+
+/// The company's size stated in `text` ("about 400 staff", "PME de 120 personnes",
+/// "2 000 salariés en France"), in the stored form; `None` if it says none or two.
+pub fn company_size_in(text: &str) -> Option<String> {
+    let words: Vec<String> = text
+        .split(|c: char| c.is_whitespace() && c != '\u{a0}' && c != '\u{202f}')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric() && c != '+')
+                .to_lowercase()
+        })
+        .collect();
+    let mut sizes: Vec<u32> = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        // "a 300-person company", "a 40-employee firm".
+        if let Some((count, noun)) = words[i].split_once('-')
+            && let Some(value) = plain_number(count)
+            && ["person", "people", "employee", "staff", "strong"].contains(&noun)
+        {
+            sizes.push(value);
+            i += 1;
+            continue;
+        }
+        // "2 000" is two words: join digit groups of three.
+        let Some(mut value) = plain_number(&words[i]) else {
+            i += 1;
+            continue;
+        };
+        let start = i;
+        while words
+            .get(i + 1)
+            .is_some_and(|w| w.len() == 3 && w.bytes().all(|b| b.is_ascii_digit()))
+        {
+            value = value * 1000 + words[i + 1].parse::<u32>().unwrap_or(0);
+            i += 1;
+        }
+        let noun = words.get(i + 1).map(String::as_str).unwrap_or_default();
+        let before: Vec<&str> = words[start.saturating_sub(4)..start]
+            .iter()
+            .map(String::as_str)
+            .collect();
+        let counts_staff = STAFF_NOUNS.contains(&noun)
+            || (PEOPLE_NOUNS.contains(&noun) && before.iter().any(|w| COMPANY_WORDS.contains(w)));
+        if counts_staff && value > 0 {
+            sizes.push(value);
+        }
+        i += 1;
+    }
+    sizes.dedup();
+    match sizes.as_slice() {
+        [one] => Some(CompanySize::Employees(*one).to_string()),
+        _ => None,
+    }
+}
+
+/// `400`, `2,000`, `1.200`, `~400`: a whole number, grouping allowed.
+fn plain_number(word: &str) -> Option<u32> {
+    let word = word.trim_start_matches(['~', '≈']);
+    if word.is_empty() || !word.bytes().next().is_some_and(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let digits: String = word.chars().filter(|c| !matches!(c, ',' | '.')).collect();
+    if !digits.bytes().all(|b| b.is_ascii_digit()) || digits.len() > 7 {
+        return None;
+    }
+    // "1.5" or "3,5" are not head counts: separators group exactly three digits.
+    let groups_ok = word.split([',', '.']).skip(1).all(|group| group.len() == 3);
+    groups_ok.then(|| digits.parse().ok()).flatten()
+}
+
+/// Countries as people write them (English and French), with the name profiles use.
+const COUNTRIES: &[(&str, &str)] = &[
+    ("france", "France"),
+    ("belgium", "Belgium"),
+    ("belgique", "Belgium"),
+    ("luxembourg", "Luxembourg"),
+    ("switzerland", "Switzerland"),
+    ("suisse", "Switzerland"),
+    ("united kingdom", "United Kingdom"),
+    ("royaume-uni", "United Kingdom"),
+    ("uk", "United Kingdom"),
+    ("england", "United Kingdom"),
+    ("scotland", "United Kingdom"),
+    ("ireland", "Ireland"),
+    ("irlande", "Ireland"),
+    ("germany", "Germany"),
+    ("allemagne", "Germany"),
+    ("deutschland", "Germany"),
+    ("spain", "Spain"),
+    ("espagne", "Spain"),
+    ("italy", "Italy"),
+    ("italie", "Italy"),
+    ("netherlands", "Netherlands"),
+    ("pays-bas", "Netherlands"),
+    ("portugal", "Portugal"),
+    ("canada", "Canada"),
+    ("united states", "United States"),
+    ("usa", "United States"),
+    ("états-unis", "United States"),
+    ("etats-unis", "United States"),
+    ("maroc", "Morocco"),
+    ("morocco", "Morocco"),
+    ("japan", "Japan"),
+    ("japon", "Japan"),
+];
+
+/// The one country `text` names, as profiles spell it; `None` for none or several.
+pub fn country_in(text: &str) -> Option<&'static str> {
+    let lower = text.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric() && c != '-' && c != 'é')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut found: Vec<&'static str> = Vec::new();
+    for (name, country) in COUNTRIES {
+        let parts: Vec<&str> = name.split(' ').collect();
+        let named = words
+            .windows(parts.len())
+            .any(|window| window == parts.as_slice());
+        if named && !found.contains(country) {
+            found.push(country);
+        }
+    }
+    match found.as_slice() {
+        [one] => Some(one),
+        _ => None,
+    }
+}
+
+/// Calling codes that name exactly one country (+1 and +7 are shared: not here).
+const CALLING_CODES: &[(&str, &str)] = &[
+    ("33", "France"),
+    ("32", "Belgium"),
+    ("352", "Luxembourg"),
+    ("41", "Switzerland"),
+    ("44", "United Kingdom"),
+    ("353", "Ireland"),
+    ("49", "Germany"),
+    ("34", "Spain"),
+    ("39", "Italy"),
+    ("31", "Netherlands"),
+    ("351", "Portugal"),
+    ("43", "Austria"),
+    ("45", "Denmark"),
+    ("46", "Sweden"),
+    ("47", "Norway"),
+    ("358", "Finland"),
+    ("48", "Poland"),
+    ("212", "Morocco"),
+    ("216", "Tunisia"),
+    ("213", "Algeria"),
+    ("221", "Senegal"),
+    ("377", "Monaco"),
+    ("81", "Japan"),
+    ("61", "Australia"),
+    ("64", "New Zealand"),
+    ("91", "India"),
+    ("86", "China"),
+    ("55", "Brazil"),
+    ("52", "Mexico"),
+];
+
+/// The country of an international number (`+33 1 …`, `0033 1 …`), when its calling
+/// code names one.
+pub fn country_of_phone(phone: &str) -> Option<&'static str> {
+    let phone = phone.trim();
+    let rest = phone
+        .strip_prefix('+')
+        .or_else(|| phone.strip_prefix("00"))?;
+    let digits: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == ' ' || *c == '(' || *c == ')')
+        .filter(char::is_ascii_digit)
+        .collect();
+    // Longest code first: +353 is Ireland, not +35.
+    (1..=3)
+        .rev()
+        .filter_map(|len| digits.get(..len))
+        .find_map(|code| CALLING_CODES.iter().find(|(c, _)| *c == code))
+        .map(|(_, country)| *country)
+}
+
+/// An explicit request to be called or contacted directly (English or French), and
+/// not "please don't call".
+pub fn asks_for_a_call(text: &str) -> bool {
+    const ASKS: &[&str] = &[
+        "call me",
+        "give me a call",
+        "please call",
+        "could you call",
+        "can you call",
+        "could someone call",
+        "can someone call",
+        "phone me",
+        "ring me",
+        "contact me directly",
+        "reach me directly",
+        "contact me by phone",
+        "call us",
+        "appelez-moi",
+        "appelez moi",
+        "rappelez-moi",
+        "rappelez moi",
+        "me rappeler",
+        "m'appeler",
+        "m’appeler",
+        "nous appeler",
+        "nous rappeler",
+        "me téléphoner",
+        "me telephoner",
+        "contactez-moi directement",
+        "me contacter directement",
+        "me contacter par téléphone",
+    ];
+    const REFUSALS: &[&str] = &[
+        "don't call",
+        "do not call",
+        "don’t call",
+        "please no calls",
+        "no phone calls",
+        "no calls",
+        "don't phone",
+        "do not phone",
+        "by email only",
+        "email only",
+        "ne pas m'appeler",
+        "ne pas m’appeler",
+        "ne m'appelez pas",
+        "ne m’appelez pas",
+        "ne pas me téléphoner",
+        "ne pas me rappeler",
+        "pas d'appel",
+        "pas d’appel",
+        "par e-mail uniquement",
+        "par mail uniquement",
+        "uniquement par e-mail",
+        "uniquement par mail",
+    ];
+    let lower = text.to_lowercase();
+    let lower: String = lower.split_whitespace().collect::<Vec<_>>().join(" ");
+    ASKS.iter().any(|a| lower.contains(a)) && !REFUSALS.iter().any(|r| lower.contains(r))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_as_customers_write_them() {
+        assert_eq!(
+            company_size_in("we are about 400 staff"),
+            Some("400".into())
+        );
+        assert_eq!(
+            company_size_in("Nous sommes une PME de 120 personnes"),
+            Some("120".into())
+        );
+        assert_eq!(
+            company_size_in("2 000 salariés en France"),
+            Some("2000".into())
+        );
+        assert_eq!(
+            company_size_in("a company of 1,200 people"),
+            Some("1200".into())
+        );
+        assert_eq!(
+            company_size_in("We are a 300-person company in Lyon"),
+            Some("300".into())
+        );
+        assert_eq!(company_size_in("Teams for 30 people"), None);
+        assert_eq!(company_size_in("200 boîtes mail et 40 serveurs"), None);
+        assert_eq!(
+            company_size_in("between 50 staff here and 80 staff there"),
+            None
+        );
+        assert_eq!(company_size_in("a big company"), None);
+    }
+
+    #[test]
+    fn one_country_named_is_the_region() {
+        assert_eq!(country_in("2 000 salariés en France"), Some("France"));
+        assert_eq!(country_in("offices in Belgique"), Some("Belgium"));
+        assert_eq!(country_in("Dublin, Ireland"), Some("Ireland"));
+        assert_eq!(country_in("France and Germany"), None);
+        assert_eq!(country_in("Francesca Rossi"), None);
+    }
+
+    #[test]
+    fn a_calling_code_names_a_country_unless_shared() {
+        assert_eq!(country_of_phone("+33 1 02 03 04 05"), Some("France"));
+        assert_eq!(country_of_phone("+353 1 234 5678"), Some("Ireland"));
+        assert_eq!(
+            country_of_phone("0044 20 7946 0000"),
+            Some("United Kingdom")
+        );
+        assert_eq!(country_of_phone("+1 425 555 0100"), None);
+        assert_eq!(country_of_phone("01 02 03 04 05"), None);
+    }
+
+    #[test]
+    fn a_call_request_is_explicit_and_not_refused() {
+        assert!(asks_for_a_call("Could you call me directly tomorrow?"));
+        assert!(asks_for_a_call("Merci de me rappeler au 06 12 34 56 78."));
+        assert!(!asks_for_a_call("Please don't call me, email only."));
+        assert!(!asks_for_a_call("Merci de ne pas m'appeler."));
+        assert!(!asks_for_a_call("We need a call center solution."));
+    }
+}
