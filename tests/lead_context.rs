@@ -63,25 +63,36 @@ fn the_new_lead_mail_shows_place_size_and_the_staff_note_in_the_readers_language
         customer_email_failure: None,
     });
     let (text, html) = new_lead_mail(&lead, Locale::En);
-    assert!(text.contains("Location: Leeds, United Kingdom"), "{text}");
-    assert!(text.contains("Company size: 2,000 employees"), "{text}");
     assert!(
-        text.contains("Note from Sam Staff:\nSales qualified: budget <approved> this quarter."),
+        text.contains("Location     Leeds, United Kingdom"),
         "{text}"
     );
-    assert!(html.contains("Note from Sam Staff:"), "{html}");
+    assert!(text.contains("Company size 2,000 employees"), "{text}");
+    assert!(
+        text.contains(
+            "Note from Sam Staff (sam@microsoft.test):\nSales qualified: budget <approved> this quarter."
+        ),
+        "{text}"
+    );
+    assert!(
+        html.contains("Note from Sam Staff (sam@microsoft.test):"),
+        "{html}"
+    );
     assert!(
         !html.contains("<approved>"),
         "customer text unescaped: {html}"
     );
 
     let (text, html) = new_lead_mail(&lead, Locale::Fr);
-    assert!(text.contains("Localisation : Leeds, Royaume-Uni"), "{text}");
+    assert!(text.contains("Localisation Leeds, Royaume-Uni"), "{text}");
     assert!(
-        text.contains("Taille de l'entreprise : 2\u{202f}000 salariés"),
+        text.contains("Taille       2\u{202f}000 salariés"),
         "{text}"
     );
-    assert!(text.contains("Note de Sam Staff :"), "{text}");
+    assert!(
+        text.contains("Note de Sam Staff (sam@microsoft.test)\u{a0}:"),
+        "{text}"
+    );
     assert!(html.contains("Royaume-Uni"), "{html}");
 }
 
@@ -94,7 +105,7 @@ fn nothing_said_shows_nothing() {
             "Location",
             "Localisation",
             "Company size",
-            "Taille de l'entreprise",
+            "Taille ",
             "Note from",
             "Note de",
         ];
