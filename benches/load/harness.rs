@@ -220,19 +220,9 @@ impl Bench {
 
     /// Runs `leadbot ARGS` with exactly `env` (plus PATH), `stdin` on its standard input.
     pub fn leadbot(&self, env: &[(String, String)], args: &[&str], stdin: &[u8]) -> Output {
-        let mut child = leadbot_command(env)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run leadbot");
-        if let Some(mut input) = child.stdin.take() {
-            input
-                .write_all(stdin)
-                .expect("write leadbot's standard input");
-        }
-        child.wait_with_output().expect("leadbot finishes")
+        let mut command = leadbot_command(env);
+        command.args(args);
+        run_bounded(&mut command, stdin)
     }
 
     /// `leadbot run`, once it answers /healthz.
@@ -269,6 +259,37 @@ fn leadbot_command(env: &[(String, String)]) -> Command {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     command
+}
+
+/// Longest a single process of a figure may run (a sweep of a million leads included).
+const PROCESS_LIMIT: Duration = Duration::from_secs(30 * 60);
+
+/// Runs `command` to its end with `stdin` as input, killing it after [`PROCESS_LIMIT`].
+pub fn run_bounded(command: &mut Command, stdin: &[u8]) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run {command:?}: {e}"));
+    let pid = child.id();
+    if let Some(mut input) = child.stdin.take() {
+        input
+            .write_all(stdin)
+            .expect("write a process's standard input");
+    }
+    // Its output is read on another thread, so that a full pipe never stalls the wait.
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    match finished.recv_timeout(PROCESS_LIMIT) {
+        Ok(output) => output.unwrap_or_else(|e| panic!("wait for {command:?}: {e}")),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("{command:?} ran longer than {PROCESS_LIMIT:?}; killed")
+        }
+    }
 }
 
 fn free_port() -> u16 {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::Sizes;
-use crate::harness::{Bench, rfi, wait_until};
+use crate::harness::{Bench, rfi, run_bounded, wait_until};
 use crate::report::{Table, Unit, thousands};
 use crate::seed::{PGBENCH_SCRIPT, floor_tables};
 
@@ -111,12 +111,13 @@ async fn pgbench(bench: &Bench, transactions: usize, round: usize) -> f64 {
     pool.close().await;
     let script = tempfile::NamedTempFile::new().expect("a file for pgbench's script");
     std::fs::write(script.path(), PGBENCH_SCRIPT).expect("write pgbench's script");
-    let output = std::process::Command::new(bench.pg_program("pgbench"))
-        .args(["-n", "-c", "1", "-t", &transactions.to_string(), "-f"])
-        .arg(script.path())
-        .args(bench.pg_connection_args(&name))
-        .output()
-        .expect("run pgbench");
+    let output = run_bounded(
+        std::process::Command::new(bench.pg_program("pgbench"))
+            .args(["-n", "-c", "1", "-t", &transactions.to_string(), "-f"])
+            .arg(script.path())
+            .args(bench.pg_connection_args(&name)),
+        b"",
+    );
     bench.drop_database(&name).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(

@@ -5,7 +5,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use crate::Sizes;
-use crate::harness::{Bench, rfi};
+use crate::harness::{Bench, rfi, run_bounded};
 use crate::report::{Table, Unit, median};
 use crate::seed::{PSQL_INSERT, floor_tables};
 
@@ -26,11 +26,12 @@ pub async fn run(bench: &Bench, sizes: &Sizes, round: usize, table: &mut Table) 
         );
 
         let started = Instant::now();
-        let output = Command::new(bench.pg_program("psql"))
-            .args(&psql_args)
-            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", PSQL_INSERT])
-            .output()
-            .expect("run psql");
+        let output = run_bounded(
+            Command::new(bench.pg_program("psql"))
+                .args(&psql_args)
+                .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", PSQL_INSERT]),
+            b"",
+        );
         inserts.push(started.elapsed().as_secs_f64() * 1e3);
         assert!(output.status.success(), "psql failed: {output:?}");
     }

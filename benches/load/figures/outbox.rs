@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::Sizes;
 use crate::figures::latency::{listing, maildir_new};
-use crate::harness::{Bench, BenchDb, CONTACT, rfi, wait_until};
+use crate::harness::{Bench, BenchDb, CONTACT, rfi, run_bounded, wait_until};
 use crate::report::{Table, Unit};
 
 /// Debian's postfix package ships it.
@@ -61,6 +61,7 @@ async fn queue_notifications(bench: &Bench, db: &BenchDb, mails: usize) -> usize
         .bytes_for(CONTACT, since)
         .expect("the notification to the contact went through the SMTP watch");
     drain(bench, filed + 1).await;
+    println!("  a new-lead notification is {size} bytes on the wire");
     let copied = sqlx::query(
         "INSERT INTO outbox (lead_id, template, recipient, subject, message_id, reply_to,
              in_reply_to, refs, text_body, html_body)
@@ -106,12 +107,13 @@ async fn smtp_source(bench: &Bench, mails: usize, size: usize) -> f64 {
     );
     let before = listing(&maildir_new(bench, CONTACT)).len();
     let started = Instant::now();
-    let output = Command::new(SMTP_SOURCE)
-        .args(["-s", "1", "-m", &mails.to_string(), "-l", &size.to_string()])
-        .args(["-f", "floor@client.test", "-t", CONTACT])
-        .arg(format!("127.0.0.1:{}", bench.watch.port()))
-        .output()
-        .expect("run smtp-source");
+    let output = run_bounded(
+        Command::new(SMTP_SOURCE)
+            .args(["-s", "1", "-m", &mails.to_string(), "-l", &size.to_string()])
+            .args(["-f", "floor@client.test", "-t", CONTACT])
+            .arg(format!("127.0.0.1:{}", bench.watch.port())),
+        b"",
+    );
     let elapsed = started.elapsed();
     assert!(output.status.success(), "smtp-source failed: {output:?}");
     drain(bench, before + mails).await;
