@@ -93,6 +93,11 @@ async fn the_smtp_watch_sees_what_postfix_accepted_for_whom() {
         .accepted_for("paul@contoso.test", since)
         .expect("the watch saw Postfix accept the mail for Paul");
     assert!(accepted >= since && accepted <= SystemTime::now());
+    assert_eq!(
+        watch.last_accepted(),
+        Some(accepted),
+        "one mail, one acceptance"
+    );
     assert!(watch.accepted_for("marc@contoso.test", since).is_none());
     assert!(
         watch

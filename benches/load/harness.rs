@@ -3,6 +3,8 @@
 //! an SMTP watch in front of Postfix. Each figure takes fresh databases and a fresh mailbox,
 //! and runs the `leadbot` binary the way an operator or an MTA does.
 
+use std::collections::HashSet;
+use std::ffi::OsString;
 use std::io::Write as _;
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -26,6 +28,8 @@ pub const CONTACT: &str = "alice@contoso.test";
 const IMAP_PASSWORD: &str = "bench-password";
 /// Bound on any single wait for a server or the daemon.
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+/// Bound on waiting for Postfix to deliver what a figure sent.
+const SETTLE_LIMIT: Duration = Duration::from_secs(300);
 
 pub struct Bench {
     pub cluster: PrivateCluster,
@@ -179,6 +183,35 @@ impl Bench {
         let user = format!("{name}@leads.example.test");
         self.stack.add_user(&user, IMAP_PASSWORD);
         user
+    }
+
+    /// Waits (bounded) until Postfix has handed all its mail to Dovecot, so that a figure or
+    /// floor does not share the disk with the previous one's deliveries.
+    pub async fn settle(&self) {
+        let queue = self.stack.dir().join("postfix/queue");
+        let busy = || {
+            ["maildrop", "incoming", "active"]
+                .iter()
+                .any(|folder| count_files(&queue.join(folder)) > 0)
+        };
+        let settled = wait_until(SETTLE_LIMIT, Duration::from_millis(50), || async {
+            (!busy()).then_some(())
+        })
+        .await;
+        if settled.is_none() {
+            eprintln!("Postfix still delivering after {SETTLE_LIMIT:?}; going on");
+        }
+    }
+
+    /// `new/` of `address`'s maildir in the stack (Dovecot's home is mail/DOMAIN/USER).
+    pub fn maildir_new(&self, address: &str) -> PathBuf {
+        let (user, domain) = address.split_once('@').expect("an address");
+        self.stack
+            .dir()
+            .join("mail")
+            .join(domain)
+            .join(user)
+            .join("Maildir/new")
     }
 
     /// Logs in to `user`'s INBOX over IMAP.
@@ -336,31 +369,53 @@ impl Daemon {
             .map_or(f64::NAN, |kb| kb / 1024.0)
     }
 
-    /// SIGTERM, then waits (bounded) for the exit; SIGKILL if it will not.
-    pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
+    /// SIGTERM, then waits (bounded) for the exit; SIGKILL if it will not. How long it took
+    /// to exit by itself, or `None` if it had to be killed (or was already stopped).
+    pub fn stop(&mut self) -> Option<Duration> {
+        let mut child = self.child.take()?;
+        let asked = Instant::now();
         let _ = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
             .status();
-        let deadline = Instant::now() + STEP_TIMEOUT;
-        while Instant::now() < deadline {
+        while asked.elapsed() < STEP_TIMEOUT {
             if let Ok(Some(_)) = child.try_wait() {
-                return;
+                return Some(asked.elapsed());
             }
             std::thread::sleep(Duration::from_millis(20));
         }
         eprintln!("leadbot run ignored SIGTERM for {STEP_TIMEOUT:?}; killing it");
         let _ = child.kill();
         let _ = child.wait();
+        None
     }
 }
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        self.stop();
+        let _ = self.stop();
     }
+}
+
+/// Files under `dir`, in its subfolders too (Postfix hashes its queue into subfolders).
+fn count_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|entry| match entry.file_type() {
+                    Ok(kind) if kind.is_dir() => count_files(&entry.path()),
+                    _ => 1,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// The names of the files in `dir` (none if it does not exist yet).
+pub fn listing(dir: &std::path::Path) -> HashSet<OsString> {
+    std::fs::read_dir(dir)
+        .map(|entries| entries.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default()
 }
 
 /// Calls `check` every `poll` until it gives a value or `limit` passes.

@@ -144,18 +144,23 @@ async fn main() {
         let floor_first = round % 2 == 1;
         println!("round {} of {}", round + 1, sizes.rounds);
         if options.wants(Figure::Backlog) {
+            bench.settle().await;
             figures::backlog::run(&bench, &sizes, round, floor_first, &mut table).await;
         }
         if options.wants(Figure::History) {
+            bench.settle().await;
             figures::history::run(&bench, &sizes, round, &mut table).await;
         }
         if options.wants(Figure::Latency) {
+            bench.settle().await;
             figures::latency::run(&bench, &sizes, round, &mut table).await;
         }
         if options.wants(Figure::Outbox) {
+            bench.settle().await;
             figures::outbox::run(&bench, &sizes, round, floor_first, &mut table).await;
         }
         if options.wants(Figure::Sweep) {
+            bench.settle().await;
             let seed = match sweep_seed.take() {
                 Some(seed) => seed,
                 None => figures::sweep::seed(&bench, &sizes).await,
@@ -164,6 +169,7 @@ async fn main() {
             sweep_seed = Some(seed);
         }
         if options.wants(Figure::Deliver) {
+            bench.settle().await;
             figures::deliver::run(&bench, &sizes, round, &mut table).await;
         }
     }

@@ -64,6 +64,12 @@ impl SmtpWatch {
             .map(|mail| mail.at)
     }
 
+    /// When Postfix last accepted a mail through the watch.
+    pub fn last_accepted(&self) -> Option<SystemTime> {
+        let accepted = self.accepted.lock().unwrap_or_else(|e| e.into_inner());
+        accepted.last().map(|mail| mail.at)
+    }
+
     /// The size of the first mail for `recipient` accepted after `since`, in bytes.
     pub fn bytes_for(&self, recipient: &str, since: SystemTime) -> Option<usize> {
         let accepted = self.accepted.lock().unwrap_or_else(|e| e.into_inner());

@@ -12,7 +12,7 @@
 //! The daemon's RSS is read once it is up and idle.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use async_imap::extensions::idle::{Handle, IdleResponse};
@@ -20,7 +20,7 @@ use async_imap::imap_proto::{MailboxDatum, Response};
 use tokio::net::TcpStream;
 
 use crate::Sizes;
-use crate::harness::{Bench, CONTACT, STEP_TIMEOUT, rfi, wait_until};
+use crate::harness::{Bench, CONTACT, STEP_TIMEOUT, listing, rfi, wait_until};
 use crate::report::{Table, Unit, percentile};
 
 const HOP_RECIPIENT: &str = "hop@partner.test";
@@ -50,8 +50,8 @@ pub async fn run(bench: &Bench, sizes: &Sizes, round: usize, table: &mut Table) 
         "≤ 30 MB",
     );
 
-    let contact_dir = maildir_new(bench, CONTACT);
-    let hop_dir = maildir_new(bench, HOP_RECIPIENT);
+    let contact_dir = bench.maildir_new(CONTACT);
+    let hop_dir = bench.maildir_new(HOP_RECIPIENT);
     let mut observer = bench.imap(&user).await;
     let mut samples = Vec::new();
     for n in 0..sizes.latency_samples {
@@ -114,7 +114,7 @@ pub async fn run(bench: &Bench, sizes: &Sizes, round: usize, table: &mut Table) 
         });
     }
     let _ = observer.logout().await;
-    daemon.stop();
+    let _ = daemon.stop();
     bench.release(db).await;
 
     let of = |pick: fn(&Sample) -> f64| samples.iter().map(pick).collect::<Vec<f64>>();
@@ -192,24 +192,6 @@ async fn one_hop(bench: &Bench, dir: &Path) -> f64 {
             )
         });
     millis_between(accepted, filed)
-}
-
-/// `new/` of `address`'s maildir in the stack (Dovecot's home is mail/DOMAIN/USER).
-pub fn maildir_new(bench: &Bench, address: &str) -> PathBuf {
-    let (user, domain) = address.split_once('@').expect("an address");
-    bench
-        .stack
-        .dir()
-        .join("mail")
-        .join(domain)
-        .join(user)
-        .join("Maildir/new")
-}
-
-pub fn listing(dir: &Path) -> HashSet<std::ffi::OsString> {
-    std::fs::read_dir(dir)
-        .map(|entries| entries.flatten().map(|e| e.file_name()).collect())
-        .unwrap_or_default()
 }
 
 /// When the first file not in `seen` was written (Dovecot writes it in tmp/, then moves it).

@@ -7,9 +7,8 @@ use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::Sizes;
-use crate::figures::latency::{listing, maildir_new};
-use crate::harness::{Bench, BenchDb, CONTACT, rfi, run_bounded, wait_until};
-use crate::report::{Table, Unit};
+use crate::harness::{Bench, BenchDb, CONTACT, listing, rfi, run_bounded, wait_until};
+use crate::report::{Table, Unit, thousands};
 
 /// Debian's postfix package ships it.
 const SMTP_SOURCE: &str = "/usr/sbin/smtp-source";
@@ -28,7 +27,7 @@ pub async fn run(bench: &Bench, sizes: &Sizes, round: usize, floor_first: bool, 
     };
     bench.release(db).await;
     table.record(
-        &format!("`outbox flush`, {mails} mails into Postfix"),
+        &format!("`outbox flush`, {} mails into Postfix", thousands(mails)),
         Unit::PerSecond,
         leadbot,
         Some((
@@ -44,7 +43,7 @@ pub async fn run(bench: &Bench, sizes: &Sizes, round: usize, floor_first: bool, 
 async fn queue_notifications(bench: &Bench, db: &BenchDb, mails: usize) -> usize {
     // One RFI through `deliver` queues the real thing; sending it measures its size.
     let env = bench.env(db, None);
-    let filed = listing(&maildir_new(bench, CONTACT)).len();
+    let filed = listing(&bench.maildir_new(CONTACT)).len();
     let delivered = bench.leadbot(&env, &["deliver"], &rfi(&format!("outbox-{}", db.name)));
     assert!(
         delivered.status.success(),
@@ -82,7 +81,7 @@ async fn queue_notifications(bench: &Bench, db: &BenchDb, mails: usize) -> usize
 /// Mails per second of one `leadbot outbox flush` that sends all `mails`.
 async fn flush(bench: &Bench, db: &BenchDb, mails: usize) -> f64 {
     let env = bench.env(db, None);
-    let before = listing(&maildir_new(bench, CONTACT)).len();
+    let before = listing(&bench.maildir_new(CONTACT)).len();
     let started = Instant::now();
     let output = bench.leadbot(&env, &["outbox", "flush"], b"");
     let elapsed = started.elapsed();
@@ -105,7 +104,7 @@ async fn smtp_source(bench: &Bench, mails: usize, size: usize) -> f64 {
         std::path::Path::new(SMTP_SOURCE).is_file(),
         "{SMTP_SOURCE} is missing; it comes with Debian's postfix package: apt-get install postfix"
     );
-    let before = listing(&maildir_new(bench, CONTACT)).len();
+    let before = listing(&bench.maildir_new(CONTACT)).len();
     let started = Instant::now();
     let output = run_bounded(
         Command::new(SMTP_SOURCE)
@@ -122,7 +121,7 @@ async fn smtp_source(bench: &Bench, mails: usize, size: usize) -> f64 {
 
 /// Waits until the contact's maildir holds `files`: Postfix has delivered everything.
 async fn drain(bench: &Bench, files: usize) {
-    let dir = maildir_new(bench, CONTACT);
+    let dir = bench.maildir_new(CONTACT);
     let drained = wait_until(DRAIN_LIMIT, Duration::from_millis(100), || async {
         (listing(&dir).len() >= files).then_some(())
     })
