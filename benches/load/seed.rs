@@ -4,7 +4,8 @@
 //! The leads belong to the two profiles of examples/partners.toml, alternately. History
 //! leads were received 15 to 365 days before `now` and are answered or closed (accepted, won,
 //! lost, declined, expired) with the events that say so; due leads were received 20 days
-//! before `now`, were reminded twice, and expired 6 days ago unanswered. Their inbound mail
+//! before `now`, were reminded twice, and expired 6 days ago unanswered. Due leads come last,
+//! with the highest ids, as the newest leads do. Their inbound mail
 //! and old outbox rows are not made: the figures that use this measure the leads' tables.
 
 use chrono::{DateTime, Utc};
@@ -32,11 +33,11 @@ pub async fn leads(pool: &PgPool, total: usize, due: usize, now: DateTime<Utc>) 
                   WHEN s.state = 'expired' THEN t.received + interval '14 days' END,
              t.received + interval '1 day', t.received + interval '12 days'
          FROM generate_series(1, $1::bigint) AS g
-         CROSS JOIN LATERAL (SELECT CASE WHEN g <= $2
+         CROSS JOIN LATERAL (SELECT CASE WHEN g > $1 - $2
              THEN 'received'
              ELSE (ARRAY['accepted', 'won', 'lost', 'declined', 'expired'])[1 + g % 5]
              END AS state) AS s
-         CROSS JOIN LATERAL (SELECT CASE WHEN g <= $2
+         CROSS JOIN LATERAL (SELECT CASE WHEN g > $1 - $2
              THEN $3 - interval '20 days' - (g % 3600) * interval '1 second'
              ELSE $3 - interval '15 days' - (g % 350) * interval '1 day'
                   - (g % 1440) * interval '1 minute'
