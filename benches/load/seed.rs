@@ -3,9 +3,10 @@
 //!
 //! The leads belong to the two profiles of examples/partners.toml, alternately. History
 //! leads were received 15 to 365 days before `now` and are answered or closed (accepted, won,
-//! lost, declined, expired) with the events that say so; due leads were received 20 days
-//! before `now`, were reminded twice, and expired 6 days ago unanswered. Due leads come last,
-//! with the highest ids, as the newest leads do. Their inbound mail
+//! lost, declined, expired) with the events that say so; one in a hundred is still open,
+//! received 1 to 11 days ago and reminded once, so nothing is due on it yet (the leads an idle
+//! tick must look past). Due leads were received 20 days before `now`, were reminded twice,
+//! and expired 6 days ago unanswered; they come last, with the newest ids. Their inbound mail
 //! and old outbox rows are not made: the figures that use this measure the leads' tables.
 
 use chrono::{DateTime, Utc};
@@ -15,7 +16,8 @@ use sqlx::PgPool;
 const PROFILES: &str = "ARRAY['contoso-fr', 'fabrikam-uk']";
 const PARTNERS: &str = "ARRAY['contoso', 'fabrikam']";
 
-/// Adds `total` leads, `due` of them open and past expiry at `now`, then analyzes.
+/// Adds `total` leads, `due` of them open and past expiry at `now` (and 1 % of the rest open
+/// with nothing due), then analyzes.
 pub async fn leads(pool: &PgPool, total: usize, due: usize, now: DateTime<Utc>) {
     assert!(due <= total, "more due leads ({due}) than leads ({total})");
     let total = i64::try_from(total).expect("a lead count fits in i64");
@@ -31,14 +33,20 @@ pub async fn leads(pool: &PgPool, total: usize, due: usize, now: DateTime<Utc>) 
                   THEN t.received + interval '5 hours' END,
              CASE WHEN s.state IN ('won', 'lost', 'declined') THEN t.received + interval '3 days'
                   WHEN s.state = 'expired' THEN t.received + interval '14 days' END,
-             t.received + interval '1 day', t.received + interval '12 days'
+             t.received + interval '1 day',
+             CASE WHEN k.kind <> 'open' THEN t.received + interval '12 days' END
          FROM generate_series(1, $1::bigint) AS g
-         CROSS JOIN LATERAL (SELECT CASE WHEN g > $1 - $2
-             THEN 'received'
-             ELSE (ARRAY['accepted', 'won', 'lost', 'declined', 'expired'])[1 + g % 5]
+         CROSS JOIN LATERAL (SELECT CASE WHEN g > $1 - $2 THEN 'due'
+             WHEN g % 100 = 0 THEN 'open'
+             ELSE 'closed' END AS kind) AS k
+         CROSS JOIN LATERAL (SELECT CASE WHEN k.kind = 'closed'
+             THEN (ARRAY['accepted', 'won', 'lost', 'declined', 'expired'])[1 + g % 5]
+             ELSE 'received'
              END AS state) AS s
-         CROSS JOIN LATERAL (SELECT CASE WHEN g > $1 - $2
-             THEN $3 - interval '20 days' - (g % 3600) * interval '1 second'
+         CROSS JOIN LATERAL (SELECT CASE k.kind
+             WHEN 'due' THEN $3 - interval '20 days' - (g % 3600) * interval '1 second'
+             WHEN 'open' THEN $3 - interval '1 day' - (g % 10) * interval '1 day'
+                  - (g % 1440) * interval '1 minute'
              ELSE $3 - interval '15 days' - (g % 350) * interval '1 day'
                   - (g % 1440) * interval '1 minute'
              END AS received) AS t"
