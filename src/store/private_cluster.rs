@@ -49,11 +49,24 @@ pub struct PrivateCluster {
     port: u16,
     as_server_user: bool,
     running: bool,
+    /// fsync on: commits reach the disk, as on a production server (benchmarks want that;
+    /// tests and the demo do not need to pay for it).
+    durable: bool,
 }
 
 impl PrivateCluster {
-    /// Creates and starts a fresh cluster with trust authentication.
+    /// Creates and starts a fresh cluster with trust authentication, without fsync.
     pub fn start() -> Result<Self, ClusterError> {
+        Self::start_with(false)
+    }
+
+    /// Like [`PrivateCluster::start`], but every commit is flushed to disk (fsync and
+    /// full-page writes on, PostgreSQL's defaults): what benchmarks measure against.
+    pub fn start_durable() -> Result<Self, ClusterError> {
+        Self::start_with(true)
+    }
+
+    fn start_with(durable: bool) -> Result<Self, ClusterError> {
         let bin = server_binaries().ok_or(ClusterError::NotInstalled)?;
         let as_server_user = running_as_root();
         let root = std::env::temp_dir().join(format!(
@@ -72,6 +85,7 @@ impl PrivateCluster {
             port: free_port().map_err(ClusterError::Port)?,
             as_server_user,
             running: false,
+            durable,
         };
         std::fs::create_dir(cluster.socket_dir()).map_err(folder_error(&cluster.socket_dir()))?;
         if as_server_user {
@@ -104,6 +118,11 @@ impl PrivateCluster {
         self.port
     }
 
+    /// The server's programs folder, which also holds its clients (`psql`, `pgbench`).
+    pub fn bin_dir(&self) -> &Path {
+        &self.bin
+    }
+
     pub fn data_dir(&self) -> PathBuf {
         self.root.join("data")
     }
@@ -115,11 +134,14 @@ impl PrivateCluster {
 
     /// Starts the server on the same folder and port (after a stop or a crash).
     pub fn start_again(&mut self) -> Result<(), ClusterError> {
-        let options = format!(
-            "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off -c full_page_writes=off",
+        let mut options = format!(
+            "-c listen_addresses=127.0.0.1 -p {} -k {}",
             self.port,
             self.socket_dir().display()
         );
+        if !self.durable {
+            options.push_str(" -c fsync=off -c full_page_writes=off");
+        }
         let mut pg_ctl = self.server_command("pg_ctl");
         self.run(
             "pg_ctl start",
