@@ -242,7 +242,7 @@ enum Subject {
 }
 
 fn bounce_subject(subject: &str) -> Subject {
-    let lower = subject.to_lowercase();
+    let lower = super::classify::subject_head(subject).to_lowercase();
     let lower = lower.trim();
     // "Fwd: Undeliverable: …" is a person passing a report on: not a report.
     let passed_on = ["fw:", "fwd:", "tr:", "wg:", "rv:"]

@@ -60,6 +60,18 @@ pub fn plus_token(addr: &str, bot_address: &str) -> Option<String> {
     (same_mailbox && !detail.is_empty()).then(|| detail.to_string())
 }
 
+/// The part of a subject that classification reads: reports, notices and reply prefixes
+/// say what they are within their first words, and a subject of hundreds of kilobytes
+/// (some spam, some broken mailers) must not make every pattern scan all of it.
+pub(crate) fn subject_head(subject: &str) -> &str {
+    const READ: usize = 256;
+    let mut end = subject.len().min(READ);
+    while !subject.is_char_boundary(end) {
+        end -= 1;
+    }
+    &subject[..end]
+}
+
 /// The lead number of a subject tag such as `[L-1042]`, anywhere in it.
 pub fn lead_tag(subject: &str) -> Option<u64> {
     subject.match_indices("[L-").find_map(|(at, open)| {
@@ -160,7 +172,7 @@ fn has_auto_reply_subject(subject: &str) -> bool {
         "자동 응답",
         "автоматический ответ",
     ];
-    let lower = subject.trim().to_lowercase();
+    let lower = subject_head(subject).trim().to_lowercase();
     PREFIXES.iter().any(|p| lower.starts_with(p))
         || [
             "out of office",
@@ -259,7 +271,7 @@ fn is_reply_subject(subject: &str) -> bool {
     const PREFIXES: &[&str] = &[
         "re", "aw", "tr", "réf", "ref", "sv", "vs", "antw", "odp", "r",
     ];
-    let lower = subject.trim_start().to_lowercase();
+    let lower = subject_head(subject.trim_start()).to_lowercase();
     let Some((prefix, _)) = lower.split_once(':') else {
         return false;
     };
@@ -298,6 +310,12 @@ mod tests {
         assert!(is_reply_subject("RE: [L-1]"));
         assert!(is_reply_subject("Réf : [L-1]"));
         assert!(is_reply_subject("AW: x"));
+        let huge = format!("Re: {}", "x".repeat(300_000));
+        assert!(is_reply_subject(&huge));
+        assert!(!has_auto_reply_subject(&format!(
+            "{} out of office",
+            "é".repeat(200_000)
+        )));
         assert!(!is_reply_subject("Question: x"));
         assert!(!is_reply_subject("[L-1] no prefix"));
     }

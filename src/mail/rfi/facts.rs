@@ -162,12 +162,18 @@ pub fn country_in(text: &str) -> Option<&'static str> {
         .split(|c: char| !c.is_alphanumeric() && c != '-' && c != 'é')
         .filter(|w| !w.is_empty())
         .collect();
+    // Most names are one word: look those up at once, and walk the text for a name of
+    // several words only when its first word occurs (linear in the text, not in
+    // countries × words).
+    let present: std::collections::HashSet<&str> = words.iter().copied().collect();
     let mut found: Vec<&'static str> = Vec::new();
     for (name, country) in COUNTRIES {
         let parts: Vec<&str> = name.split(' ').collect();
-        let named = words
-            .windows(parts.len())
-            .any(|window| window == parts.as_slice());
+        let named = present.contains(parts[0])
+            && (parts.len() == 1
+                || words
+                    .windows(parts.len())
+                    .any(|window| window == parts.as_slice()));
         if named && !found.contains(country) {
             found.push(country);
         }
