@@ -3,10 +3,9 @@
 //! and, from staff, carry a note for the partner.
 
 use super::{
-    Field, FieldLine, Rfi, RfiError, Said, Sender, Shape, extract_address, from_form, guess_locale,
-    is_form, lead_type, normalize_label, read_fields, split_signature,
+    Field, FieldLine, Rfi, RfiError, Said, Sender, Shape, extract_address, from_form, is_form,
+    lead_type, normalize_label, read_fields, request_kind, split_signature,
 };
-use crate::domain::{Customer, LeadKind};
 use crate::mail::parse::Mailbox;
 use crate::mail::reply::strip_signature;
 
@@ -100,26 +99,9 @@ pub(super) fn read(text: &str, forward: Forward, sender: Sender) -> Result<Rfi, 
         from.name.as_deref(),
         &all_fields,
     );
-    Ok(Rfi {
-        customer: Customer {
-            name: said.person,
-            email: Some(from.email),
-            company: said.company,
-            phone: said.phone,
-        },
-        region: said.region,
-        city: said.city,
-        company_size: said.company_size,
-        contact_me_directly: said.call_requested,
-        locale: Some(guess_locale(&need)),
-        need,
-        kind: match sender {
-            Sender::Staff => lead_type(&all_fields),
-            _ => LeadKind::CustomerInquiry,
-        },
-        shape: Shape::Forward,
-        note: (sender == Sender::Staff).then_some(note).flatten(),
-    })
+    let kind = request_kind(sender, &all_fields);
+    let note = (sender == Sender::Staff).then_some(note).flatten();
+    Ok(said.into_rfi(Some(from.email), need, kind, Shape::Forward, note))
 }
 
 /// The forwarder's own words above the forwarded block, without field lines ("Lead

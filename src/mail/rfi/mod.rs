@@ -325,26 +325,18 @@ fn from_free_form(mail: &InboundMail, text: &str, sender: Sender) -> Result<Rfi,
         return Err(RfiError::EmptyNeed);
     }
     let said = Said::read(&need, signature.as_deref(), from.name.as_deref(), &fields);
-    Ok(Rfi {
-        customer: Customer {
-            name: said.person,
-            email: (!from.email.is_empty()).then_some(from.email.clone()),
-            company: said.company,
-            phone: said.phone,
-        },
-        region: said.region,
-        city: said.city,
-        company_size: said.company_size,
-        contact_me_directly: said.call_requested,
-        locale: Some(guess_locale(&need)),
-        need,
-        kind: match sender {
-            Sender::Staff => lead_type(&fields),
-            _ => LeadKind::CustomerInquiry,
-        },
-        shape: Shape::FreeForm,
-        note: None,
-    })
+    let email = (!from.email.is_empty()).then_some(from.email.clone());
+    let kind = request_kind(sender, &fields);
+    Ok(said.into_rfi(email, need, kind, Shape::FreeForm, None))
+}
+
+/// A staff member's forward says what kind of qualified lead it is; anyone else's
+/// request is a customer inquiry.
+fn request_kind(sender: Sender, fields: &[FieldLine]) -> LeadKind {
+    match sender {
+        Sender::Staff => lead_type(fields),
+        _ => LeadKind::CustomerInquiry,
+    }
 }
 
 /// What a free-form request says of its sender, field lines first ("Country: France"),
@@ -360,6 +352,34 @@ struct Said {
 }
 
 impl Said {
+    /// The request, with what was said of its sender.
+    fn into_rfi(
+        self,
+        email: Option<String>,
+        need: String,
+        kind: LeadKind,
+        shape: Shape,
+        note: Option<String>,
+    ) -> Rfi {
+        Rfi {
+            customer: Customer {
+                name: self.person,
+                email,
+                company: self.company,
+                phone: self.phone,
+            },
+            region: self.region,
+            city: self.city,
+            company_size: self.company_size,
+            contact_me_directly: self.call_requested,
+            locale: Some(guess_locale(&need)),
+            need,
+            kind,
+            shape,
+            note,
+        }
+    }
+
     fn read(
         need: &str,
         signature: Option<&str>,
