@@ -52,16 +52,7 @@ impl SmtpWatch {
 
     /// When Postfix accepted the first mail for `recipient` after `since`, if it has.
     pub fn accepted_for(&self, recipient: &str, since: SystemTime) -> Option<SystemTime> {
-        let accepted = self.accepted.lock().unwrap_or_else(|e| e.into_inner());
-        accepted
-            .iter()
-            .filter(|mail| mail.at >= since)
-            .find(|mail| {
-                mail.recipients
-                    .iter()
-                    .any(|r| r.eq_ignore_ascii_case(recipient))
-            })
-            .map(|mail| mail.at)
+        self.first_for(recipient, since, |mail| mail.at)
     }
 
     /// When Postfix last accepted a mail through the watch.
@@ -72,6 +63,16 @@ impl SmtpWatch {
 
     /// The size of the first mail for `recipient` accepted after `since`, in bytes.
     pub fn bytes_for(&self, recipient: &str, since: SystemTime) -> Option<usize> {
+        self.first_for(recipient, since, |mail| mail.bytes)
+    }
+
+    /// `what` of the first mail for `recipient` that Postfix accepted after `since`.
+    fn first_for<T>(
+        &self,
+        recipient: &str,
+        since: SystemTime,
+        what: impl FnOnce(&Accepted) -> T,
+    ) -> Option<T> {
         let accepted = self.accepted.lock().unwrap_or_else(|e| e.into_inner());
         accepted
             .iter()
@@ -81,7 +82,7 @@ impl SmtpWatch {
                     .iter()
                     .any(|r| r.eq_ignore_ascii_case(recipient))
             })
-            .map(|mail| mail.bytes)
+            .map(what)
     }
 }
 
