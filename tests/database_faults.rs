@@ -72,19 +72,25 @@ async fn deliver_through(db: &mut ClusterDb, fault: Fault) -> std::process::Outp
 
 /// The pid of the backend whose ingest waits on the lock.
 async fn until_an_ingest_waits_for_the_lock(db: &ClusterDb) -> i32 {
+    until_backend(db, "wait_event_type = 'Lock'", "no ingest reached the lock").await
+}
+
+/// The pid of the first backend of the `leadbot` database that matches `condition`,
+/// within 30 s.
+async fn until_backend(db: &ClusterDb, condition: &str, never: &str) -> i32 {
     let deadline = Instant::now() + Duration::from_secs(30);
+    let sql = format!(
+        "SELECT pid FROM pg_stat_activity WHERE datname = 'leadbot' AND {condition} LIMIT 1"
+    );
     loop {
-        let waiting: Option<i32> = sqlx::query_scalar(
-            "SELECT pid FROM pg_stat_activity
-             WHERE datname = 'leadbot' AND wait_event_type = 'Lock' LIMIT 1",
-        )
-        .fetch_optional(&db.pool)
-        .await
-        .unwrap();
-        if let Some(pid) = waiting {
+        let found: Option<i32> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
+            .fetch_optional(&db.pool)
+            .await
+            .unwrap();
+        if let Some(pid) = found {
             return pid;
         }
-        assert!(Instant::now() < deadline, "no ingest reached the lock");
+        assert!(Instant::now() < deadline, "{never}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -136,21 +142,12 @@ async fn slow_commits(db: &ClusterDb, seconds: u32) {
 
 /// The pid of the backend busy committing (sleeping in the deferred trigger).
 async fn until_committing(db: &ClusterDb) -> i32 {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let committing: Option<i32> = sqlx::query_scalar(
-            "SELECT pid FROM pg_stat_activity
-             WHERE datname = 'leadbot' AND query = 'COMMIT' AND wait_event = 'PgSleep' LIMIT 1",
-        )
-        .fetch_optional(&db.pool)
-        .await
-        .unwrap();
-        if let Some(pid) = committing {
-            return pid;
-        }
-        assert!(Instant::now() < deadline, "no ingest reached its COMMIT");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_backend(
+        db,
+        "query = 'COMMIT' AND wait_event = 'PgSleep'",
+        "no ingest reached its COMMIT",
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
