@@ -6,6 +6,7 @@
 pub mod file;
 pub mod imap;
 pub mod smtp;
+pub mod tls;
 
 use std::sync::{Arc, Mutex};
 
