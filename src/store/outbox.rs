@@ -5,7 +5,8 @@
 //! while sending, so no two workers ever send the same row.
 
 use chrono::{DateTime, Utc};
-use sqlx::{AssertSqlSafe, PgConnection};
+use sqlx::postgres::PgListener;
+use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 
 use super::{Doing, StoreError};
 use crate::domain::address::InvalidAddress;
@@ -220,6 +221,22 @@ pub async fn mark_failed(conn: &mut PgConnection, id: i64, error: &str) -> Resul
     .await
     .doing("marking a mail failed")?;
     Ok(())
+}
+
+/// The channel the `outbox_queued_notify` trigger notifies (at commit) when mail is queued.
+pub const QUEUED_CHANNEL: &str = "outbox_queued";
+
+/// A connection of its own listening on [`QUEUED_CHANNEL`]: it hears of mail queued by
+/// any transaction that commits from now on.
+pub async fn listen_for_queued(pool: &PgPool) -> Result<PgListener, StoreError> {
+    let mut listener = PgListener::connect_with(pool)
+        .await
+        .doing("connecting to listen for queued mail")?;
+    listener
+        .listen(QUEUED_CHANNEL)
+        .await
+        .doing("listening for queued mail")?;
+    Ok(listener)
 }
 
 /// Every row, oldest first, for `leadbot outbox list`.
