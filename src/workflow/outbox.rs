@@ -98,12 +98,11 @@ pub async fn try_deliver_one(
     now: DateTime<Utc>,
 ) -> Result<Option<Delivery>, StoreError> {
     let mut tx = pool.begin().await.doing("starting a delivery")?;
-    let Some(row) = outbox::claim_due(&mut tx, now).await? else {
+    let Some(outbox::ClaimedMail { row, inline }) = outbox::claim_due(&mut tx, now).await? else {
         return Ok(None);
     };
     let id = row.id;
     let attempts = u32::try_from(row.attempts).unwrap_or(0) + 1;
-    let inline = outbox::inline_parts(&mut tx, id).await?;
     let outcome = match row.to_mail(inline) {
         Ok(mail) => match mail.to_rfc5322(&courier.from, &courier.from_name) {
             Ok(raw) => courier
