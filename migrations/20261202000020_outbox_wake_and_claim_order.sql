@@ -14,3 +14,9 @@ CREATE TRIGGER outbox_queued_notify
     AFTER INSERT ON outbox
     FOR EACH STATEMENT
     EXECUTE FUNCTION outbox_queued_notify();
+
+-- Claims take `ORDER BY run_at, id LIMIT 1`. Mail queued by one transaction shares its
+-- run_at, so on (run_at) alone every claim read and sorted all of a backlog's rows (0.47 ms
+-- each at 2,000 queued); on (run_at, id) it reads the one row it takes (0.07 ms).
+DROP INDEX outbox_due;
+CREATE INDEX outbox_due ON outbox (run_at, id) WHERE state = 'queued';
