@@ -117,6 +117,7 @@ pub async fn try_deliver_one(
     let delivery = match outcome {
         Ok(()) => {
             outbox::mark_sent(&mut tx, id, now).await?;
+            tracing::debug!(id, "mail accepted by the relay");
             Delivery::Sent { id }
         }
         Err((error, permanent)) if permanent || attempts >= courier.max_attempts => {
