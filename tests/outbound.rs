@@ -346,13 +346,23 @@ async fn notifications_arrive_through_postfix_and_dovecot_threaded_and_answerabl
     );
 
     let tag = format!("[L-{}]", lead.id.0);
-    let is_reminder = |raw: &[u8]| String::from_utf8_lossy(raw).contains("Rappel");
-    stack
+    // The lanes send in parallel: the two may arrive in either order.
+    let text_of = |raw: &[u8]| String::from_utf8_lossy(raw).into_owned();
+    let first = stack
         .wait_for(
             "alice@contoso.test",
             "alice",
             "INBOX",
-            is_reminder,
+            |raw| text_of(raw).contains("Nouvelle demande"),
+            MailStack::DEFAULT_TIMEOUT,
+        )
+        .await;
+    let reminder = stack
+        .wait_for(
+            "alice@contoso.test",
+            "alice",
+            "INBOX",
+            |raw| text_of(raw).contains("Rappel"),
             MailStack::DEFAULT_TIMEOUT,
         )
         .await;
@@ -361,8 +371,8 @@ async fn notifications_arrive_through_postfix_and_dovecot_threaded_and_answerabl
         .await;
     assert_eq!(inbox.len(), 2, "the notification and the reminder");
     let parser = MessageParser::default();
-    let first = parser.parse(&inbox[0]).unwrap();
-    let reminder = parser.parse(&inbox[1]).unwrap();
+    let first = parser.parse(&first).unwrap();
+    let reminder = parser.parse(&reminder).unwrap();
 
     let subject = first.subject().unwrap();
     assert!(
@@ -504,7 +514,7 @@ async fn a_recipient_refused_with_550_fails_at_once_with_the_reason() {
 }
 
 #[tokio::test]
-async fn two_workers_send_each_of_twenty_mails_exactly_once() {
+async fn two_workers_of_four_lanes_each_send_each_of_twenty_mails_exactly_once() {
     let stack = MailStack::start().await;
     stack.add_user("bob@fabrikam.test", "bob");
     let db = TestDb::new().await;
@@ -513,6 +523,7 @@ async fn two_workers_send_each_of_twenty_mails_exactly_once() {
         enqueue_plain(&db, "bob@fabrikam.test", n, now).await;
     }
     let (a, b) = (smtp_courier(&stack), smtp_courier(&stack));
+    assert_eq!((a.lanes, b.lanes), (4, 4), "smtp.connections defaults to 4");
     let (pool_a, pool_b) = (db.pool.clone(), db.pool.clone());
     let worker_a = tokio::spawn(async move { flush(&pool_a, &a, now).await.unwrap() });
     let worker_b = tokio::spawn(async move { flush(&pool_b, &b, now).await.unwrap() });
@@ -555,6 +566,47 @@ async fn two_workers_send_each_of_twenty_mails_exactly_once() {
             .iter()
             .all(|r| r.state == "sent" && r.attempts == 1)
     );
+}
+
+#[tokio::test]
+async fn lanes_send_a_batch_once_each_and_a_refusal_fails_only_its_own_mail() {
+    let db = TestDb::new().await;
+    let now = received_at();
+    for n in 0..30 {
+        enqueue_plain(&db, "bob@fabrikam.test", n, now).await;
+    }
+    let (mut courier, memory) = memory_courier();
+    courier.lanes = 4;
+    memory.fail_next("550 5.1.1 no such user", true);
+    let report = flush(&db.pool, &courier, now).await.unwrap();
+    assert_eq!(
+        report,
+        FlushReport {
+            sent: 29,
+            retried: 0,
+            failed: 1
+        }
+    );
+    let mut subjects: Vec<String> = memory
+        .sent()
+        .iter()
+        .map(|m| {
+            let raw = MessageParser::default().parse(&m.raw).unwrap();
+            raw.subject().unwrap().to_string()
+        })
+        .collect();
+    subjects.sort();
+    subjects.dedup();
+    assert_eq!(subjects.len(), 29, "no mail sent twice");
+    let rows = outbox_rows(&db).await;
+    let failed: Vec<&OutboxRow> = rows.iter().filter(|r| r.state == "failed").collect();
+    assert_eq!(failed.len(), 1);
+    assert!(failed[0].last_error.as_deref().unwrap().contains("550"));
+    assert!(
+        !subjects.contains(&failed[0].subject),
+        "the refused one was not sent"
+    );
+    assert_eq!(rows.iter().filter(|r| r.state == "sent").count(), 29);
 }
 
 // ─────────────────────────── the command line ───────────────────────────

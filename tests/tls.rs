@@ -40,6 +40,7 @@ fn smtp(host: &str, port: u16, security: Security, ca_file: Option<PathBuf>) -> 
         password: Secret::new(""),
         max_attempts: 3,
         ca_file,
+        connections: 1,
     }
 }
 

@@ -104,6 +104,8 @@ pub struct SmtpConfig {
     pub max_attempts: u32,
     /// PEM certificates of a private CA trusted for the server, beside the public roots.
     pub ca_file: Option<PathBuf>,
+    /// How many mails the outbox sends at once, each over its own connection.
+    pub connections: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -156,6 +158,9 @@ pub enum ConfigError {
 
 /// 10 MiB: far above any request a person types, below the 25 MiB that parsing refuses.
 pub const DEFAULT_MAX_INBOUND_SIZE: usize = 10 * 1024 * 1024;
+/// `smtp.connections` unset: enough parallel sends to keep a local relay busy while each
+/// waits for its 250 (and its own commit), few enough for any relay's per-client limit.
+pub const DEFAULT_SMTP_CONNECTIONS: usize = 4;
 
 /// The keys each section accepts; anything else is a typo worth reporting.
 const KNOWN_KEYS: &[(&str, &[&str])] = &[
@@ -203,6 +208,7 @@ const KNOWN_KEYS: &[(&str, &[&str])] = &[
             "password",
             "max_attempts",
             "ca_file",
+            "connections",
         ],
     ),
     (
@@ -527,6 +533,7 @@ impl Validator<'_> {
             password: Secret::new(self.text("smtp.password").unwrap_or_default()),
             max_attempts: self.number("smtp.max_attempts", 8)?,
             ca_file: self.text("smtp.ca_file").map(PathBuf::from),
+            connections: self.number("smtp.connections", DEFAULT_SMTP_CONNECTIONS)?,
         }))
     }
 

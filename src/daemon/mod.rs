@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use sqlx::PgPool;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use crate::config::Config;
 use crate::store::{self, StoreError};
@@ -23,8 +23,10 @@ use crate::workflow::outbox::{self, Courier};
 use crate::workflow::scheduler;
 use metrics::Metrics;
 
-/// How long the outbox worker rests when nothing was due.
-const OUTBOX_IDLE: Duration = Duration::from_secs(2);
+/// How long the outbox worker rests when nothing woke it. Queued mail wakes it at once
+/// (LISTEN/NOTIFY, `outbox::wake_on_queued`); this poll only finds retries come due (they
+/// are at least 24 s apart) and mail queued while the database connection was lost.
+const OUTBOX_POLL: Duration = Duration::from_secs(15);
 /// After a database error, wait before trying again (the error is logged, not fatal).
 const ERROR_PAUSE: Duration = Duration::from_secs(5);
 /// After SIGTERM, how long the work in flight (one ingest, one send, one scheduler rule)
@@ -161,14 +163,19 @@ pub async fn rest(stopped: &mut watch::Receiver<bool>, pause: Duration) -> bool 
     }
 }
 
-/// Sends due mail until stopped. Several processes may run this: rows are claimed with
-/// SKIP LOCKED, so each mail goes out once.
+/// Sends due mail until stopped: at once when mail is queued, else every [`OUTBOX_POLL`].
+/// Several processes may run this: rows are claimed with SKIP LOCKED, so each mail goes
+/// out once.
 async fn outbox_worker(
     pool: PgPool,
     courier: Courier,
     metrics: Arc<Metrics>,
     mut stopped: watch::Receiver<bool>,
 ) {
+    let wake = Arc::new(Notify::new());
+    // A JoinSet aborts the listener when this worker ends or is abandoned.
+    let mut listening = tokio::task::JoinSet::new();
+    listening.spawn(outbox::wake_on_queued(pool.clone(), wake.clone()));
     loop {
         let stop = || *stopped.borrow();
         let pause = match outbox::flush_until(&pool, &courier, Utc::now(), stop).await {
@@ -184,15 +191,16 @@ async fn outbox_worker(
                         "outbox"
                     );
                 }
-                OUTBOX_IDLE
+                OUTBOX_POLL
             }
             Err(error) => {
                 tracing::warn!(error = %format!("{error:#}"), "outbox worker: will retry");
                 ERROR_PAUSE
             }
         };
-        if rest(&mut stopped, pause).await {
-            return;
+        tokio::select! {
+            stopping = rest(&mut stopped, pause) => if stopping { return },
+            () = wake.notified() => {}
         }
     }
 }

@@ -5,7 +5,8 @@
 //! while sending, so no two workers ever send the same row.
 
 use chrono::{DateTime, Utc};
-use sqlx::{AssertSqlSafe, PgConnection};
+use sqlx::postgres::PgListener;
+use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 
 use super::{Doing, StoreError};
 use crate::domain::address::InvalidAddress;
@@ -152,23 +153,54 @@ pub async fn thread(
     .doing("reading a lead's mail thread")
 }
 
+/// A claimed row, with the inline parts it was queued with.
+#[derive(Debug)]
+pub struct ClaimedMail {
+    pub row: OutboxRow,
+    pub inline: Vec<InlinePart>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ClaimedRow {
+    #[sqlx(flatten)]
+    row: OutboxRow,
+    has_inline_parts: bool,
+}
+
 /// Claims the next due row and locks it until the caller's transaction ends; rows other
-/// workers hold are skipped, not waited for.
+/// workers hold are skipped, not waited for. Its inline parts are read only when it has
+/// some (a digest): most mail then costs one query less.
 pub async fn claim_due(
     conn: &mut PgConnection,
     now: DateTime<Utc>,
-) -> Result<Option<OutboxRow>, StoreError> {
-    sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {OUTBOX_COLUMNS} FROM outbox
+) -> Result<Option<ClaimedMail>, StoreError> {
+    let claimed: Option<ClaimedRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {OUTBOX_COLUMNS},
+             EXISTS (SELECT 1 FROM outbox_inline_parts p WHERE p.outbox_id = outbox.id)
+                 AS has_inline_parts
+         FROM outbox
          WHERE state = 'queued' AND run_at <= $1
          ORDER BY run_at, id
-         FOR UPDATE SKIP LOCKED
+         FOR UPDATE OF outbox SKIP LOCKED
          LIMIT 1"
     )))
     .bind(now)
-    .fetch_optional(conn)
+    .fetch_optional(&mut *conn)
     .await
-    .doing("claiming a mail to send")
+    .doing("claiming a mail to send")?;
+    let Some(ClaimedRow {
+        row,
+        has_inline_parts,
+    }) = claimed
+    else {
+        return Ok(None);
+    };
+    let inline = if has_inline_parts {
+        inline_parts(conn, row.id).await?
+    } else {
+        Vec::new()
+    };
+    Ok(Some(ClaimedMail { row, inline }))
 }
 
 pub async fn mark_sent(
@@ -220,6 +252,22 @@ pub async fn mark_failed(conn: &mut PgConnection, id: i64, error: &str) -> Resul
     .await
     .doing("marking a mail failed")?;
     Ok(())
+}
+
+/// The channel the `outbox_queued_notify` trigger notifies (at commit) when mail is queued.
+pub const QUEUED_CHANNEL: &str = "outbox_queued";
+
+/// A connection of its own listening on [`QUEUED_CHANNEL`]: it hears of mail queued by
+/// any transaction that commits from now on.
+pub async fn listen_for_queued(pool: &PgPool) -> Result<PgListener, StoreError> {
+    let mut listener = PgListener::connect_with(pool)
+        .await
+        .doing("connecting to listen for queued mail")?;
+    listener
+        .listen(QUEUED_CHANNEL)
+        .await
+        .doing("listening for queued mail")?;
+    Ok(listener)
 }
 
 /// Every row, oldest first, for `leadbot outbox list`.

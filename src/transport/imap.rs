@@ -15,7 +15,6 @@ use std::future::Future;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -29,9 +28,9 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls;
-use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::pki_types::ServerName;
 
+use super::tls::TlsSetupError;
 use crate::config::{ImapConfig, Security};
 
 /// While idling, a server that says nothing for this long is checked by ending IDLE (which
@@ -583,38 +582,12 @@ async fn tls_handshake(
     Ok(MailStream::Tls(Box::new(tls)))
 }
 
-/// Verifies servers against the Mozilla root certificates (webpki-roots, already built for
-/// lettre's SMTP), and those of `ca_file` (a private CA) when given. The crypto provider
-/// is named explicitly: two are compiled in (lettre brings ring, tokio-rustls aws-lc-rs),
-/// and rustls refuses to guess between them.
+/// The shared TLS setup ([`super::tls::connector`]), its errors said as IMAP's.
 fn tls_connector(ca_file: Option<&Path>) -> Result<TlsConnector, ImapError> {
-    let mut roots =
-        rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(path) = ca_file {
-        let ca_error = |detail: String| ImapError::CaFile {
-            path: path.to_path_buf(),
-            detail,
-        };
-        let pem = std::fs::read(path).map_err(|e| ca_error(e.to_string()))?;
-        let certificates = CertificateDer::pem_slice_iter(&pem)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| ca_error(e.to_string()))?;
-        if certificates.is_empty() {
-            return Err(ca_error("no PEM certificate in it".into()));
-        }
-        for certificate in certificates {
-            roots
-                .add(certificate)
-                .map_err(|e| ca_error(e.to_string()))?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|source| ImapError::TlsSetup { source })?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(TlsConnector::from(Arc::new(config)))
+    super::tls::connector(ca_file).map_err(|error| match error {
+        TlsSetupError::CaFile { path, detail } => ImapError::CaFile { path, detail },
+        TlsSetupError::Rustls(source) => ImapError::TlsSetup { source },
+    })
 }
 
 /// The connection under the IMAP session: plain TCP (also before STARTTLS) or TLS.

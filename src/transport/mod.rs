@@ -6,6 +6,7 @@
 pub mod file;
 pub mod imap;
 pub mod smtp;
+pub mod tls;
 
 use std::sync::{Arc, Mutex};
 
@@ -15,7 +16,7 @@ use crate::domain::EmailAddress;
 /// Where outbound mail goes.
 #[derive(Clone)]
 pub enum MailTransport {
-    /// A pooled SMTP connection to the configured relay.
+    /// SMTP to the configured relay, over connections kept open between mails.
     Smtp(smtp::SmtpTransport),
     /// `NNN.eml` files in a folder: the demo, and operators without a relay.
     File(file::FileTransport),
@@ -28,7 +29,7 @@ pub enum MailTransport {
 pub enum SendError {
     /// The SMTP server answered with an error, or could not be reached.
     #[error("SMTP: {0}")]
-    Smtp(#[from] lettre::transport::smtp::Error),
+    Smtp(#[from] smtp::SmtpError),
     #[error("cannot write {path}")]
     File {
         path: std::path::PathBuf,

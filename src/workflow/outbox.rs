@@ -1,12 +1,23 @@
-//! The delivery worker: sends what the outbox holds, one row at a time, each in its own
-//! transaction that holds the row's lock while the message is on the wire.
+//! The delivery worker: sends what the outbox holds over a few lanes at once (one SMTP
+//! connection each), each row in its own transaction that holds the row's lock while the
+//! message is on the wire.
 //!
 //! Delivery is at least once: if the server accepted a message but the commit that marks it
 //! sent is lost, the row is sent again later. Receivers de-duplicate on Message-ID.
+//!
+//! Why a crash resends at most one mail per lane: a lane claims its next row only after the
+//! commit that marks the previous one sent (or retried, or failed) has returned, so when the
+//! process dies each lane has at most one claimed row whose mark is not durable — the one on
+//! its connection. Its lock dies with the session and the row, still queued, is sent again.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rand::Rng;
 use sqlx::PgPool;
+use tokio::sync::Notify;
 
 use crate::config::Config;
 use crate::domain::EmailAddress;
@@ -21,6 +32,10 @@ const DEFAULT_MAX_ATTEMPTS: u32 = 8;
 const MAX_PER_FLUSH: usize = 10_000;
 const FIRST_RETRY: TimeDelta = TimeDelta::seconds(30);
 const LONGEST_RETRY: TimeDelta = TimeDelta::hours(1);
+/// Listening for queued mail again after losing the database: the first pause, doubled
+/// after each failure up to the longest.
+const LISTEN_RETRY_FIRST: Duration = Duration::from_millis(500);
+const LISTEN_RETRY_LONGEST: Duration = Duration::from_secs(30);
 
 /// Everything the worker needs besides the database: where mail goes and who sends it.
 #[derive(Clone)]
@@ -29,6 +44,8 @@ pub struct Courier {
     pub from: EmailAddress,
     pub from_name: String,
     pub max_attempts: u32,
+    /// How many rows are sent at once, each on its own lane (SMTP connection).
+    pub lanes: usize,
 }
 
 impl Courier {
@@ -41,6 +58,8 @@ impl Courier {
                 .smtp
                 .as_ref()
                 .map_or(DEFAULT_MAX_ATTEMPTS, |smtp| smtp.max_attempts),
+            // Files are numbered in send order: one lane keeps that order.
+            lanes: config.smtp.as_ref().map_or(1, |smtp| smtp.connections),
         }
     }
 }
@@ -79,12 +98,11 @@ pub async fn try_deliver_one(
     now: DateTime<Utc>,
 ) -> Result<Option<Delivery>, StoreError> {
     let mut tx = pool.begin().await.doing("starting a delivery")?;
-    let Some(row) = outbox::claim_due(&mut tx, now).await? else {
+    let Some(outbox::ClaimedMail { row, inline }) = outbox::claim_due(&mut tx, now).await? else {
         return Ok(None);
     };
     let id = row.id;
     let attempts = u32::try_from(row.attempts).unwrap_or(0) + 1;
-    let inline = outbox::inline_parts(&mut tx, id).await?;
     let outcome = match row.to_mail(inline) {
         Ok(mail) => match mail.to_rfc5322(&courier.from, &courier.from_name) {
             Ok(raw) => courier
@@ -99,6 +117,7 @@ pub async fn try_deliver_one(
     let delivery = match outcome {
         Ok(()) => {
             outbox::mark_sent(&mut tx, id, now).await?;
+            tracing::debug!(id, "mail accepted by the relay");
             Delivery::Sent { id }
         }
         Err((error, permanent)) if permanent || attempts >= courier.max_attempts => {
@@ -138,26 +157,79 @@ pub async fn flush(
 }
 
 /// [`flush`], claiming no further row once `stop()` says so: a stopping daemon finishes
-/// the send in flight and leaves the rest queued.
+/// the sends in flight and leaves the rest queued.
+///
+/// `courier.lanes` lanes run at once, each claiming, sending and marking one row at a time
+/// (see the module's comment for what a crash can cost). SKIP LOCKED keeps them, and other
+/// processes, off each other's rows.
 pub async fn flush_until(
     pool: &PgPool,
     courier: &Courier,
     now: DateTime<Utc>,
     stop: impl Fn() -> bool,
 ) -> Result<FlushReport, StoreError> {
-    let mut report = FlushReport::default();
-    for _ in 0..MAX_PER_FLUSH {
-        if stop() {
-            break;
+    let claims_left = AtomicUsize::new(MAX_PER_FLUSH);
+    let lane = async || {
+        let mut report = FlushReport::default();
+        while !stop() && take_one(&claims_left) {
+            match try_deliver_one(pool, courier, now).await? {
+                None => break,
+                Some(Delivery::Sent { .. }) => report.sent += 1,
+                Some(Delivery::Retrying { .. }) => report.retried += 1,
+                Some(Delivery::Failed { .. }) => report.failed += 1,
+            }
         }
-        match try_deliver_one(pool, courier, now).await? {
-            None => break,
-            Some(Delivery::Sent { .. }) => report.sent += 1,
-            Some(Delivery::Retrying { .. }) => report.retried += 1,
-            Some(Delivery::Failed { .. }) => report.failed += 1,
-        }
+        Ok::<_, StoreError>(report)
+    };
+    let lanes = futures::future::join_all((0..courier.lanes.max(1)).map(|_| lane())).await;
+    let mut total = FlushReport::default();
+    for report in lanes {
+        let report = report?;
+        total.sent += report.sent;
+        total.retried += report.retried;
+        total.failed += report.failed;
     }
-    Ok(report)
+    Ok(total)
+}
+
+/// Takes one claim from the flush's budget; false once it is spent.
+fn take_one(claims_left: &AtomicUsize) -> bool {
+    claims_left
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+            left.checked_sub(1)
+        })
+        .is_ok()
+}
+
+/// Rings `wake` when a transaction that queued mail commits (the `outbox_queued_notify`
+/// trigger), and each time listening (re)starts: notices sent while nobody listened are
+/// lost, so a flush must follow. A lost connection is listened to again, with backoff.
+/// Runs until its task is dropped. `Notify` keeps one ring for a worker that is busy
+/// flushing, so a notice during a flush is never missed.
+pub async fn wake_on_queued(pool: PgPool, wake: Arc<Notify>) {
+    let mut pause = LISTEN_RETRY_FIRST;
+    loop {
+        match outbox::listen_for_queued(&pool).await {
+            Ok(mut listener) => {
+                pause = LISTEN_RETRY_FIRST;
+                wake.notify_one();
+                // Ok(None): the connection was lost and sqlx listens again on a new one;
+                // whatever was queued in between is found by the flush this ring causes.
+                let error = loop {
+                    match listener.try_recv().await {
+                        Ok(_) => wake.notify_one(),
+                        Err(error) => break error,
+                    }
+                };
+                tracing::warn!(%error, "outbox: not listening for queued mail; polling meanwhile");
+            }
+            Err(error) => {
+                tracing::warn!(error = %format!("{error:#}"), "outbox: cannot listen for queued mail");
+            }
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(LISTEN_RETRY_LONGEST);
+    }
 }
 
 /// How long to wait after the `attempts`-th failure: 30 s doubling each time, at most an
