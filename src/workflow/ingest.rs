@@ -13,7 +13,7 @@ use crate::mail::identity;
 use crate::mail::one_line::one_line_opt;
 use crate::mail::rfi::{self, Sender};
 use crate::mail::{ClassifyContext, InboundMail, MailClass, classify, parse, reply_text};
-use crate::store::directory;
+use crate::store::directory::{self, ProfileRow};
 use crate::store::inbound::{self, Finding, Outcome};
 use crate::store::leads::{self, NewLead};
 use crate::store::{Doing, StoreError};
@@ -309,8 +309,15 @@ async fn process(
             bot_address: config.bot.address.to_string(),
         },
     );
+    // Read once: loop detection and routing both need them.
+    let profiles = match class {
+        MailClass::Request | MailClass::Reply => directory::profiles(tx).await?,
+        MailClass::Bounce | MailClass::AutoReply | MailClass::List => Vec::new(),
+    };
     let own = match class {
-        MailClass::Request | MailClass::Reply => loops::own_mail(tx, config, &mail).await?,
+        MailClass::Request | MailClass::Reply => {
+            loops::own_mail(tx, config, &profiles, &mail).await?
+        }
         // Never answered anyway; a bounce of our own mail stays a bounce.
         MailClass::Bounce | MailClass::AutoReply | MailClass::List => None,
     };
@@ -334,7 +341,7 @@ async fn process(
                 (handled, lead.map(|id| id.0))
             }
             MailClass::Request => {
-                let handled = handle_request(tx, config, inbound_id, &mail, now).await?;
+                let handled = handle_request(tx, config, inbound_id, &mail, &profiles, now).await?;
                 let first = match &handled {
                     Handled::LeadsCreated(ids) => ids.first().map(|id| id.0),
                     _ => None,
@@ -548,6 +555,7 @@ async fn handle_request(
     config: &Config,
     inbound_id: i64,
     mail: &InboundMail,
+    profiles: &[ProfileRow],
     now: DateTime<Utc>,
 ) -> Result<Handled, IngestError> {
     let Some(from) = mail
@@ -572,12 +580,11 @@ async fn handle_request(
         Ok(rfi) => rfi,
         Err(error) => return Ok(Handled::Quarantined(error.to_string())),
     };
-    let profiles = directory::profiles(tx).await?;
     let seed = inbound_id as u64;
-    let targets = match routing::route(tx, config, mail, &rfi, &profiles, seed, now).await? {
+    let targets = match routing::route(tx, config, mail, &rfi, profiles, seed, now).await? {
         Ok(targets) => targets,
         Err(reason) => {
-            match unmatched::handle(tx, config, mail, &rfi, &profiles, reason, now).await? {
+            match unmatched::handle(tx, config, mail, &rfi, profiles, reason, now).await? {
                 Unmatched::Fallback(profile) => vec![profile],
                 Unmatched::Handled(handled) => return Ok(handled),
             }

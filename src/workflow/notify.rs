@@ -73,7 +73,9 @@ pub async fn enqueue(
 }
 
 /// A new lead: the notification to each of the profile's contacts, and the acknowledgement
-/// to the customer when their address is known.
+/// to the customer when their address is known. The lead was just created, so no mail of
+/// its own is there to thread onto: none is looked for (it saves a backlog a round trip per
+/// mail).
 pub async fn new_lead(
     tx: &mut PgConnection,
     bot: &BotConfig,
@@ -88,13 +90,16 @@ pub async fn new_lead(
             reply_to: &reply_to,
             now,
         };
-        queued.push(queue(tx, bot, &recipient, Some(lead.id), &notification, None, now).await?);
+        let mail = compose(&notification, &recipient)?;
+        queued
+            .push(queue_threaded(tx, bot, &recipient, Some(lead.id), mail, Vec::new(), now).await?);
     }
     // A referred lead's customer talks to their referrer; only direct requests are acknowledged.
     let direct = lead.referrer.is_none();
     if let Some(customer) = customer(tx, bot, lead).await?.filter(|_| direct) {
-        let notification = Notification::Acknowledgement { lead };
-        queued.push(queue(tx, bot, &customer, Some(lead.id), &notification, None, now).await?);
+        let mail = compose(&Notification::Acknowledgement { lead }, &customer)?;
+        queued
+            .push(queue_threaded(tx, bot, &customer, Some(lead.id), mail, Vec::new(), now).await?);
     }
     Ok(queued)
 }
@@ -263,14 +268,20 @@ async fn queue(
     replying_to: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<i64, NotifyError> {
-    let rendered = templates::render(notification, recipient.locale)?;
-    let template = notification.template_name();
-    let mail = Composed {
-        rendered,
-        inline: Vec::new(),
-        template,
-    };
+    let mail = compose(notification, recipient)?;
     Ok(queue_composed(tx, bot, recipient, lead, mail, replying_to, now).await?)
+}
+
+/// Renders a notification in the recipient's language.
+fn compose(
+    notification: &Notification<'_>,
+    recipient: &Recipient,
+) -> Result<Composed, NotifyError> {
+    Ok(Composed {
+        rendered: templates::render(notification, recipient.locale)?,
+        inline: Vec::new(),
+        template: notification.template_name(),
+    })
 }
 
 /// A mail rendered elsewhere (the digest, with its chart), ready to address and queue.
@@ -291,6 +302,25 @@ pub async fn queue_composed(
     replying_to: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
+    let mut references = match lead {
+        Some(lead) => outbox::thread(tx, lead, &recipient.email).await?,
+        None => Vec::new(),
+    };
+    references.extend(replying_to.map(|id| id.trim_matches(['<', '>']).to_string()));
+    queue_threaded(tx, bot, recipient, lead, composed, references, now).await
+}
+
+/// Addresses and queues one rendered mail as a follow-up of `references` (Message-IDs,
+/// oldest first; empty for the first mail of a thread); returns the outbox row's id.
+async fn queue_threaded(
+    tx: &mut PgConnection,
+    bot: &BotConfig,
+    recipient: &Recipient,
+    lead: Option<LeadId>,
+    composed: Composed,
+    references: Vec<String>,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
     let Composed {
         rendered,
         inline,
@@ -299,11 +329,6 @@ pub async fn queue_composed(
     let token = lead
         .zip(recipient.contact_id)
         .map(|(lead, contact)| token::sign(bot.secret.expose(), lead, contact));
-    let mut references = match lead {
-        Some(lead) => outbox::thread(tx, lead, &recipient.email).await?,
-        None => Vec::new(),
-    };
-    references.extend(replying_to.map(|id| id.trim_matches(['<', '>']).to_string()));
     let skip = references.len().saturating_sub(MAX_REFERENCES);
     let references: Vec<String> = references.into_iter().skip(skip).collect();
     let mail = OutgoingMail {
