@@ -72,17 +72,27 @@ pub async fn enqueue(
     outbox::insert(tx, mail, lead, template, now).await
 }
 
+/// Queues several mails of one lead together (one round trip); returns the outbox rows' ids.
+pub async fn enqueue_several(
+    tx: &mut PgConnection,
+    mails: &[(OutgoingMail, &str)],
+    lead: Option<LeadId>,
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, StoreError> {
+    outbox::insert_several(tx, mails, lead, now).await
+}
+
 /// A new lead: the notification to each of the profile's contacts, and the acknowledgement
-/// to the customer when their address is known. The lead was just created, so no mail of
-/// its own is there to thread onto: none is looked for (it saves a backlog a round trip per
-/// mail).
+/// to the customer when their address is known, queued together. The lead was just
+/// created, so no mail of its own is there to thread onto: none is looked for. (Both save
+/// a backlog round trips: one per mail, twice.)
 pub async fn new_lead(
     tx: &mut PgConnection,
     bot: &BotConfig,
     lead: &Lead,
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>, NotifyError> {
-    let mut queued = Vec::new();
+    let mut mails = Vec::new();
     for recipient in profile_contacts(tx, bot, lead).await? {
         let reply_to = reply_address(bot, lead.id, &recipient);
         let notification = Notification::NewLead {
@@ -90,18 +100,22 @@ pub async fn new_lead(
             reply_to: &reply_to,
             now,
         };
-        let mail = compose(&notification, &recipient)?;
-        queued
-            .push(queue_threaded(tx, bot, &recipient, Some(lead.id), mail, Vec::new(), now).await?);
+        let composed = compose(&notification, &recipient)?;
+        mails.push(address(
+            bot,
+            &recipient,
+            Some(lead.id),
+            composed,
+            Vec::new(),
+        ));
     }
     // A referred lead's customer talks to their referrer; only direct requests are acknowledged.
     let direct = lead.referrer.is_none();
     if let Some(customer) = customer(tx, bot, lead).await?.filter(|_| direct) {
-        let mail = compose(&Notification::Acknowledgement { lead }, &customer)?;
-        queued
-            .push(queue_threaded(tx, bot, &customer, Some(lead.id), mail, Vec::new(), now).await?);
+        let composed = compose(&Notification::Acknowledgement { lead }, &customer)?;
+        mails.push(address(bot, &customer, Some(lead.id), composed, Vec::new()));
     }
-    Ok(queued)
+    Ok(enqueue_several(tx, &mails, Some(lead.id), now).await?)
 }
 
 /// The mail a transition's notices call for (customer, referrer, contacts, reviewers).
@@ -307,20 +321,19 @@ pub async fn queue_composed(
         None => Vec::new(),
     };
     references.extend(replying_to.map(|id| id.trim_matches(['<', '>']).to_string()));
-    queue_threaded(tx, bot, recipient, lead, composed, references, now).await
+    let (mail, template) = address(bot, recipient, lead, composed, references);
+    enqueue(tx, &mail, lead, template, now).await
 }
 
-/// Addresses and queues one rendered mail as a follow-up of `references` (Message-IDs,
-/// oldest first; empty for the first mail of a thread); returns the outbox row's id.
-async fn queue_threaded(
-    tx: &mut PgConnection,
+/// Addresses one rendered mail, as a follow-up of `references` (Message-IDs, oldest first;
+/// empty for the first mail of a thread), ready to queue with its template's name.
+fn address(
     bot: &BotConfig,
     recipient: &Recipient,
     lead: Option<LeadId>,
     composed: Composed,
     references: Vec<String>,
-    now: DateTime<Utc>,
-) -> Result<i64, StoreError> {
+) -> (OutgoingMail, &'static str) {
     let Composed {
         rendered,
         inline,
@@ -342,7 +355,7 @@ async fn queue_threaded(
         references,
         inline,
     };
-    enqueue(tx, &mail, lead, template, now).await
+    (mail, template)
 }
 
 async fn profile_contacts(
