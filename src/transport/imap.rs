@@ -566,8 +566,8 @@ fn uid_set(uids: &[u32]) -> String {
     let mut rest = uids.iter().copied().peekable();
     while let Some(first) = rest.next() {
         let mut last = first;
-        while rest.peek() == last.checked_add(1).as_ref() {
-            last = rest.next().unwrap_or(last);
+        while let Some(next) = rest.next_if(|&uid| last.checked_add(1) == Some(uid)) {
+            last = next;
         }
         if !set.is_empty() {
             set.push(',');

@@ -103,8 +103,9 @@ pub async fn ingest_batch(
     }
     match ingest_together(pool, config, source, raws, &now).await {
         Err(error) if !error.is_transient() => {
-            // Outside the messages' savepoints only the commit fails this way (a deferred
-            // constraint): which message caused it is unknown, so each goes alone.
+            // Outside the messages' savepoints, such a failure is the commit's (a deferred
+            // constraint) or a quarantine's: which message caused it is not known, so each
+            // goes alone, and only that one meets it again.
             tracing::warn!(
                 error = %format!("{error:#}"),
                 messages = raws.len(),
