@@ -14,10 +14,7 @@ use std::collections::HashSet;
 use std::fmt::{self, Write as _};
 use std::future::Future;
 use std::io;
-use std::path::{Path, PathBuf};
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use async_imap::error::Error as ProtocolError;
@@ -25,15 +22,14 @@ use async_imap::extensions::idle::IdleResponse;
 use async_imap::types::UnsolicitedResponse;
 use async_imap::{Client, Session};
 use futures::TryStreamExt as _;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
-use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls;
-use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 
 use crate::config::{ImapConfig, Security};
+
+mod stream;
+
+use stream::{MailStream, tls_handshake};
 
 /// While idling, a server that says nothing for this long is checked by ending IDLE (which
 /// needs an answer). Dovecot says "Still here" every 2 minutes, so on a live connection this
@@ -619,109 +615,6 @@ async fn within<T>(
         })
 }
 
-async fn tls_handshake(
-    tcp: TcpStream,
-    config: &ImapConfig,
-    limit: Duration,
-) -> Result<MailStream, ImapError> {
-    let host = config.host.as_str();
-    let server_name = ServerName::try_from(host.to_string()).map_err(|_| ImapError::TlsName {
-        host: host.to_string(),
-    })?;
-    let tls = within(
-        limit,
-        "negotiating TLS",
-        tls_connector(config.ca_file.as_deref())?.connect(server_name, tcp),
-    )
-    .await?
-    .map_err(|source| ImapError::Tls {
-        host: host.to_string(),
-        source,
-    })?;
-    Ok(MailStream::Tls(Box::new(tls)))
-}
-
-/// Verifies servers against the Mozilla root certificates (webpki-roots, already built for
-/// lettre's SMTP), and those of `ca_file` (a private CA) when given. The crypto provider
-/// is named explicitly: two are compiled in (lettre brings ring, tokio-rustls aws-lc-rs),
-/// and rustls refuses to guess between them.
-fn tls_connector(ca_file: Option<&Path>) -> Result<TlsConnector, ImapError> {
-    let mut roots =
-        rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(path) = ca_file {
-        let ca_error = |detail: String| ImapError::CaFile {
-            path: path.to_path_buf(),
-            detail,
-        };
-        let pem = std::fs::read(path).map_err(|e| ca_error(e.to_string()))?;
-        let certificates = CertificateDer::pem_slice_iter(&pem)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| ca_error(e.to_string()))?;
-        if certificates.is_empty() {
-            return Err(ca_error("no PEM certificate in it".into()));
-        }
-        for certificate in certificates {
-            roots
-                .add(certificate)
-                .map_err(|e| ca_error(e.to_string()))?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|source| ImapError::TlsSetup { source })?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(TlsConnector::from(Arc::new(config)))
-}
-
-/// The connection under the IMAP session: plain TCP (also before STARTTLS) or TLS.
-#[derive(Debug)]
-enum MailStream {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
-}
-
-impl AsyncRead for MailStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Plain(tcp) => Pin::new(tcp).poll_read(cx, buf),
-            Self::Tls(tls) => Pin::new(tls.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for MailStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Self::Plain(tcp) => Pin::new(tcp).poll_write(cx, buf),
-            Self::Tls(tls) => Pin::new(tls.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Plain(tcp) => Pin::new(tcp).poll_flush(cx),
-            Self::Tls(tls) => Pin::new(tls.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Plain(tcp) => Pin::new(tcp).poll_shutdown(cx),
-            Self::Tls(tls) => Pin::new(tls.as_mut()).poll_shutdown(cx),
-        }
-    }
-}
-
 /// For `leadbot check`: connect with the configured security, log in, open the mailbox,
 /// log out.
 pub async fn check(config: &ImapConfig) -> Result<(), ImapError> {
@@ -777,29 +670,5 @@ mod tests {
             source: io::Error::new(io::ErrorKind::InvalidData, "invalid peer certificate"),
         };
         assert!(!bad_certificate.is_transient());
-    }
-
-    #[test]
-    fn the_tls_connector_builds_with_the_bundled_roots() {
-        assert!(tls_connector(None).is_ok());
-    }
-
-    #[test]
-    fn an_unusable_ca_file_is_a_configuration_error() {
-        let Err(missing) = tls_connector(Some(Path::new("/nonexistent/ca.pem"))) else {
-            panic!("a missing file is refused");
-        };
-        assert!(
-            missing.to_string().contains("/nonexistent/ca.pem"),
-            "{missing}"
-        );
-        assert!(!missing.is_transient());
-        let folder = tempfile::tempdir().unwrap();
-        let not_pem = folder.path().join("ca.pem");
-        std::fs::write(&not_pem, "not a certificate").unwrap();
-        let Err(error) = tls_connector(Some(&not_pem)) else {
-            panic!("no certificate in it");
-        };
-        assert!(error.to_string().contains("no PEM certificate"), "{error}");
     }
 }
