@@ -4,196 +4,21 @@
 
 mod support;
 
-use std::future::Future;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::TryStreamExt as _;
 use leadbot::config::Config;
-use leadbot::store::checkpoints::{self, Checkpoint};
-use leadbot::workflow::listener::{
-    ListenerError, ListenerOptions, ListenerStats, ListenerStatsSnapshot, run_listener_with,
+use leadbot::workflow::listener::{ListenerStats, run_listener_with};
+use support::db::{SECRET, TestDb};
+use support::listener::{
+    BOT, BOT_PASSWORD, CUSTOMER, DEADLINE, Running, UNREADABLE, checkpoint, config, count,
+    lead_count, ready, rfi, send_rfi, test_options, uids_and_seen, until,
 };
-use sqlx::PgPool;
-use support::MailStack;
-use support::db::{SECRET, TestDb, seed_directory};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-
-const BOT: &str = "leads@leads.example.test";
-const BOT_PASSWORD: &str = "bot-secret";
-const PROFILE: &str = "contoso-fr@leads.example.test";
-const CUSTOMER: &str = "chloe@client.test";
-/// Generous bound for anything that crosses the servers (Dovecot alone reports IDLE ~0.5 s
-/// after delivery).
-const DEADLINE: Duration = Duration::from_secs(15);
-
-/// Short timings so that failures and take-overs are quick; a long IDLE renewal, so that
-/// nothing but an IDLE notification can explain mail picked up within seconds.
-fn test_options() -> ListenerOptions {
-    ListenerOptions {
-        idle_renewal: Duration::from_secs(600),
-        reconnect_first: Duration::from_millis(200),
-        reconnect_max: Duration::from_secs(1),
-        standby_retry: Duration::from_millis(200),
-        lock_check: Duration::from_millis(200),
-        imap_step_timeout: Duration::from_secs(10),
-    }
-}
-
-fn config(db: &TestDb, imap_port: u16) -> Arc<Config> {
-    let text = format!(
-        "[bot]\naddress = \"{BOT}\"\nsecret = \"{SECRET}\"\n\
-         [imap]\nhost = \"127.0.0.1\"\nport = {imap_port}\nsecurity = \"none\"\n\
-         username = \"{BOT}\"\npassword = \"{BOT_PASSWORD}\"\nmailbox = \"INBOX\"\n\
-         quarantine_mailbox = \"Quarantine\"\n"
-    );
-    let env = [("DATABASE_URL".to_string(), db.url.clone())];
-    Arc::new(Config::from_parts(None, &text, &env).expect("test configuration"))
-}
-
-/// The bot's mailbox receives mail for a profile address: the envelope goes to the bot,
-/// the headers name the profile (as an alias or a forward would deliver it).
-fn rfi(tag: &str) -> Vec<u8> {
-    format!(
-        "From: Chloé Dubois <{CUSTOMER}>\r\nTo: {PROFILE}\r\nSubject: Demande Teams {tag}\r\n\
-         Date: Mon, 02 Nov 2026 09:00:00 +0100\r\nMessage-ID: <rfi-{tag}@client.test>\r\n\
-         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\
-         Content-Transfer-Encoding: 8bit\r\n\r\n\
-         Bonjour,\r\nNous voulons migrer 200 boîtes vers Teams ({tag}).\r\n\r\n\
-         Cordialement,\r\nChloé Dubois\r\nFabrikam SA\r\n"
-    )
-    .into_bytes()
-}
-
-async fn send_rfi(stack: &MailStack, tag: &str) {
-    stack.send(CUSTOMER, &[BOT], &rfi(tag)).await;
-}
-
-/// A listener running in its own task, with its stop switch and its counters.
-struct Running {
-    stop: watch::Sender<bool>,
-    stats: Arc<ListenerStats>,
-    task: JoinHandle<Result<(), ListenerError>>,
-}
-
-impl Running {
-    fn start(db: &TestDb, config: &Arc<Config>) -> Running {
-        let (stop, shutdown) = watch::channel(false);
-        let stats = Arc::new(ListenerStats::default());
-        let task = tokio::spawn(run_listener_with(
-            db.pool.clone(),
-            Arc::clone(config),
-            test_options(),
-            shutdown,
-            Arc::clone(&stats),
-        ));
-        Running { stop, stats, task }
-    }
-
-    fn stats(&self) -> ListenerStatsSnapshot {
-        self.stats.snapshot()
-    }
-
-    /// Waits until it holds the lock and has caught up (IDLE is running).
-    async fn until_waiting_for_mail(&self) {
-        until("the listener is caught up and idling", || async {
-            self.stats().waiting_for_mail
-        })
-        .await;
-    }
-
-    /// Asks it to stop and waits (bounded) for it to finish.
-    async fn stop(self) {
-        let _ = self.stop.send(true);
-        match tokio::time::timeout(DEADLINE, self.task).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(error))) => panic!("the listener ended with an error: {error:?}"),
-            Ok(Err(join)) => panic!("the listener task failed: {join}"),
-            Err(_) => panic!("the listener did not stop within {DEADLINE:?}"),
-        }
-    }
-}
-
-/// Polls `condition` until it holds; panics after `DEADLINE`. Returns how long it took.
-async fn until<F, Fut>(what: &str, condition: F) -> Duration
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !condition().await {
-        assert!(
-            started.elapsed() < DEADLINE,
-            "timed out after {DEADLINE:?} waiting until {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    started.elapsed()
-}
-
-async fn count(pool: &PgPool, sql: &'static str) -> i64 {
-    sqlx::query_scalar(sql)
-        .fetch_one(pool)
-        .await
-        .expect("count rows")
-}
-
-async fn lead_count(pool: &PgPool) -> i64 {
-    count(pool, "SELECT count(*) FROM leads").await
-}
-
-/// UID and \Seen of every message in `mailbox`, read with EXAMINE (read-only) so that
-/// looking changes nothing.
-async fn uids_and_seen(stack: &MailStack, mailbox: &str) -> Vec<(u32, bool)> {
-    let read = async {
-        let tcp = TcpStream::connect(("127.0.0.1", stack.imap_port())).await?;
-        let mut client = async_imap::Client::new(tcp);
-        client.read_response().await?;
-        let mut session = client
-            .login(BOT, BOT_PASSWORD)
-            .await
-            .map_err(|(error, _)| error)?;
-        let selected = session.examine(mailbox).await?;
-        let mut found = Vec::new();
-        if selected.exists > 0 {
-            let answers: Vec<_> = session
-                .uid_fetch("1:*", "(UID FLAGS)")
-                .await?
-                .try_collect()
-                .await?;
-            for answer in &answers {
-                let seen = answer
-                    .flags()
-                    .any(|flag| flag == async_imap::types::Flag::Seen);
-                found.extend(answer.uid.map(|uid| (uid, seen)));
-            }
-        }
-        session.logout().await?;
-        found.sort_unstable();
-        Ok::<_, async_imap::error::Error>(found)
-    };
-    tokio::time::timeout(DEADLINE, read)
-        .await
-        .expect("reading flags timed out")
-        .expect("reading flags")
-}
-
-async fn checkpoint(pool: &PgPool) -> Option<Checkpoint> {
-    checkpoints::read(pool, "INBOX")
-        .await
-        .expect("read checkpoint")
-}
-
-async fn ready() -> (TestDb, MailStack) {
-    let (db, stack) = tokio::join!(TestDb::new(), MailStack::start());
-    stack.add_user(BOT, BOT_PASSWORD);
-    seed_directory(&db.pool).await;
-    (db, stack)
-}
 
 #[tokio::test]
 async fn an_rfi_sent_by_smtp_becomes_a_lead_through_idle() {
@@ -560,10 +385,6 @@ async fn a_database_error_leaves_the_message_unflagged_and_it_is_ingested_once_t
     listener.stop().await;
 }
 
-/// A From header naming nobody (an empty group): nobody to answer, nothing to route.
-const UNREADABLE: &[u8] = b"From: undisclosed-senders:;\r\nTo: contoso-fr@leads.example.test\r\n\
-    Subject: ???\r\nMessage-ID: <broken-1@client.test>\r\n\r\n\x00\xff garbage\r\n";
-
 #[tokio::test]
 async fn mail_recorded_earlier_is_not_recorded_again_and_still_ends_where_it_belongs() {
     let (db, stack) = ready().await;
@@ -765,37 +586,4 @@ impl Drop for CuttableProxy {
             }
         }
     }
-}
-
-/// A backlog that arrived while no listener ran is caught up, every message once. It also
-/// prints the catch-up rate; `LEADBOT_BACKLOG=200` makes the figure in BENCHMARKS.md.
-#[tokio::test]
-async fn a_backlog_is_caught_up_every_message_once() {
-    let backlog: usize = std::env::var("LEADBOT_BACKLOG")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(25);
-    let db_stack = ready().await;
-    let (db, stack) = db_stack;
-    let config = config(&db, stack.imap_port());
-    for n in 0..backlog {
-        send_rfi(&stack, &format!("backlog-{n}")).await;
-    }
-    until("the backlog is in the mailbox", || async {
-        stack.fetch_all(BOT, BOT_PASSWORD, "INBOX").await.len() == backlog
-    })
-    .await;
-
-    let started = Instant::now();
-    let listener = Running::start(&db, &config);
-    listener.until_waiting_for_mail().await;
-    let took = started.elapsed();
-    assert_eq!(listener.stats().ingested, backlog as u64);
-    assert_eq!(lead_count(&db.pool).await, backlog as i64);
-    eprintln!(
-        "imap listener timing: catch-up of {backlog} RFIs (fetch, ingest, checkpoint, \\Seen \
-         each) in {took:?}: {:.0} messages/s",
-        backlog as f64 / took.as_secs_f64()
-    );
-    listener.stop().await;
 }

@@ -206,22 +206,35 @@ pub async fn mark_customer_email_failed(
 }
 
 /// Creates a lead and its `received` event. Returns `None` if this message already made a
-/// lead for this profile (re-processing is a no-op).
+/// lead for this profile (re-processing is a no-op). One statement, one round trip: an RFI
+/// makes leads in a backlog, where each round trip counts.
 pub async fn insert(
     conn: &mut PgConnection,
     new: &NewLead,
     actor: &str,
 ) -> Result<Option<Lead>, StoreError> {
-    let id: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO leads (kind, state, partner_id, profile_id, customer_name, customer_email,
-             customer_company, customer_phone, customer_region, customer_company_size,
-             customer_locale, need, hot_until, referrer_kind, referrer_email, referrer_name,
-             source_message_id, received_at, expires_at, customer_city, referrer_note)
-         VALUES ($1, 'received', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-             $16, $17, $18, $19, $20)
-         ON CONFLICT (source_message_id, profile_id) DO NOTHING
-         RETURNING id",
-    )
+    let received = LeadEvent {
+        kind: crate::domain::EventKind::Received,
+        actor: actor.into(),
+        data: serde_json::json!({"profile": new.profile_id, "kind": new.kind.as_str()}),
+    };
+    let row: Option<LeadRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "WITH created AS (
+             INSERT INTO leads (kind, state, partner_id, profile_id, customer_name,
+                 customer_email, customer_company, customer_phone, customer_region,
+                 customer_company_size, customer_locale, need, hot_until, referrer_kind,
+                 referrer_email, referrer_name, source_message_id, received_at, expires_at,
+                 customer_city, referrer_note)
+             VALUES ($1, 'received', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                 $15, $16, $17, $18, $19, $20)
+             ON CONFLICT (source_message_id, profile_id) DO NOTHING
+             RETURNING {LEAD_COLUMNS}
+         ), event AS (
+             INSERT INTO lead_events (lead_id, at, kind, actor, data)
+             SELECT id, $17, $21, $22, $23 FROM created
+         )
+         SELECT {LEAD_COLUMNS} FROM created"
+    )))
     .bind(new.kind.as_str())
     .bind(&new.partner_id)
     .bind(&new.profile_id)
@@ -242,22 +255,14 @@ pub async fn insert(
     .bind(new.expires_at)
     .bind(&new.context.city)
     .bind(&new.context.referrer_note)
+    .bind(received.kind.as_str())
+    .bind(&received.actor)
+    .bind(&received.data)
     .fetch_optional(&mut *conn)
     .await
     .doing("creating a lead")?;
-    let Some(id) = id else { return Ok(None) };
-    append_event(
-        conn,
-        LeadId(id),
-        new.received_at,
-        &LeadEvent {
-            kind: crate::domain::EventKind::Received,
-            actor: actor.into(),
-            data: serde_json::json!({"profile": new.profile_id, "kind": new.kind.as_str()}),
-        },
-    )
-    .await?;
-    load(conn, LeadId(id)).await
+    // A lead just created has no contacts of its own yet.
+    row.map(|row| row.into_lead(Vec::new())).transpose()
 }
 
 pub async fn load(conn: &mut PgConnection, id: LeadId) -> Result<Option<Lead>, StoreError> {

@@ -107,6 +107,53 @@ pub async fn insert(
     Ok(id)
 }
 
+/// Queues several mails of one lead in one statement — one round trip, where [`insert`]
+/// costs one per mail: a new lead's notifications, queued as an RFI in a backlog is
+/// ingested. A mail with inline parts goes through [`insert`]. Returns the outbox rows' ids.
+pub async fn insert_several(
+    conn: &mut PgConnection,
+    mails: &[(OutgoingMail, &str)],
+    lead: Option<LeadId>,
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, StoreError> {
+    let (with_parts, plain): (Vec<_>, Vec<_>) =
+        mails.iter().partition(|(mail, _)| !mail.inline.is_empty());
+    let mut ids = Vec::with_capacity(mails.len());
+    if !plain.is_empty() {
+        let mut query = sqlx::QueryBuilder::new(
+            "INSERT INTO outbox (lead_id, template, recipient, subject, message_id, reply_to,
+                 in_reply_to, refs, text_body, html_body, run_at, created_at) ",
+        );
+        query.push_values(plain, |mut row, (mail, template)| {
+            row.push_bind(lead.map(|l| l.0))
+                .push_bind(*template)
+                .push_bind(mail.to.as_str())
+                .push_bind(&mail.subject)
+                .push_bind(&mail.message_id)
+                .push_bind(&mail.reply_to)
+                .push_bind(&mail.in_reply_to)
+                .push_bind(&mail.references)
+                .push_bind(&mail.text)
+                .push_bind(&mail.html)
+                .push("LEAST(")
+                .push_bind_unseparated(now)
+                .push_unseparated(", now())")
+                .push_bind(now);
+        });
+        query.push(" RETURNING id");
+        let inserted: Vec<i64> = query
+            .build_query_scalar()
+            .fetch_all(&mut *conn)
+            .await
+            .doing("queueing mails")?;
+        ids.extend(inserted);
+    }
+    for (mail, template) in with_parts {
+        ids.push(insert(conn, mail, lead, template, now).await?);
+    }
+    Ok(ids)
+}
+
 #[derive(sqlx::FromRow)]
 struct InlineRow {
     content_id: String,

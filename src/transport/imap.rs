@@ -1,21 +1,20 @@
 //! IMAP: one selected mailbox of one account, seen as raw messages numbered by UID.
 //!
 //! This module speaks the protocol and nothing else: it connects (plain, STARTTLS or TLS),
-//! logs in, selects the mailbox and reports its UIDVALIDITY, lists the UIDs after a given
-//! one, fetches a message's bytes without marking it seen, marks it seen or moves it to a
-//! folder, and waits with IDLE until the mailbox changes. What the messages mean is the
+//! logs in, selects the mailbox and reports its UIDVALIDITY, lists the UIDs (and sizes) after
+//! a given one, fetches messages' bytes without marking them seen, marks them seen or moves
+//! them to a folder — several per command, by UID set — and waits with IDLE until the
+//! mailbox changes. What the messages mean is the
 //! workflow's business.
 //!
 //! Every step has a time limit, so a server (or a network path) that goes silent becomes an
 //! error the caller can recover from by connecting again, never a hang.
 
 use std::collections::HashSet;
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::future::Future;
 use std::io;
-use std::path::{Path, PathBuf};
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use async_imap::error::Error as ProtocolError;
@@ -23,15 +22,14 @@ use async_imap::extensions::idle::IdleResponse;
 use async_imap::types::UnsolicitedResponse;
 use async_imap::{Client, Session};
 use futures::TryStreamExt as _;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
-use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls;
-use tokio_rustls::rustls::pki_types::ServerName;
 
-use super::tls::TlsSetupError;
 use crate::config::{ImapConfig, Security};
+
+mod stream;
+
+use stream::{MailStream, tls_handshake};
 
 /// While idling, a server that says nothing for this long is checked by ending IDLE (which
 /// needs an answer). Dovecot says "Still here" every 2 minutes, so on a live connection this
@@ -156,6 +154,14 @@ struct Capabilities {
     idle: bool,
     move_command: bool,
     uidplus: bool,
+}
+
+/// A message in the mailbox, as listed before its body is fetched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Waiting {
+    pub uid: u32,
+    /// Its size in bytes (RFC822.SIZE), to keep a batch of fetched messages small.
+    pub size: u32,
 }
 
 /// A logged-in session with one mailbox selected (read-write).
@@ -304,75 +310,100 @@ impl ImapMailbox {
         self.capabilities.idle
     }
 
-    /// The UIDs of the messages after `last_uid`, ascending.
-    pub async fn uids_after(&mut self, last_uid: u32) -> Result<Vec<u32>, ImapError> {
+    /// The messages after `last_uid`, ascending by UID, each with its size: listed without
+    /// their bodies, so that the caller can fetch them in batches of bounded size.
+    pub async fn waiting_after(&mut self, last_uid: u32) -> Result<Vec<Waiting>, ImapError> {
         let Some(first) = last_uid.checked_add(1) else {
             return Ok(Vec::new());
         };
-        let found = step(
-            self.step_timeout,
-            "searching for new messages",
-            self.session.uid_search(format!("UID {first}:*")),
-        )
-        .await?;
-        self.note_unsolicited();
-        // `N:*` always includes the newest message, even when its UID is below N.
-        let mut uids: Vec<u32> = found.into_iter().filter(|uid| *uid > last_uid).collect();
-        uids.sort_unstable();
-        Ok(uids)
-    }
-
-    /// The raw bytes of message `uid`, fetched without setting \Seen; `None` if it is gone
-    /// (expunged by another client since it was listed).
-    pub async fn fetch(&mut self, uid: u32) -> Result<Option<Vec<u8>>, ImapError> {
         let session = &mut self.session;
-        let fetched = step(self.step_timeout, "fetching a message", async move {
+        let listed = step(self.step_timeout, "listing new messages", async move {
             let answers = session
-                .uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
+                .uid_fetch(format!("{first}:*"), "(UID RFC822.SIZE)")
                 .await?;
             answers.try_collect::<Vec<_>>().await
         })
         .await?;
         self.note_unsolicited();
-        // Other messages' flag changes may come along; keep only the one asked for.
-        Ok(fetched
+        // `N:*` always includes the newest message, even when its UID is below N.
+        let mut waiting: Vec<Waiting> = listed
             .iter()
-            .find(|answer| answer.uid == Some(uid))
-            .and_then(|answer| answer.body())
-            .map(<[u8]>::to_vec))
+            .filter_map(|answer| {
+                let uid = answer.uid.filter(|uid| *uid > last_uid)?;
+                Some(Waiting {
+                    uid,
+                    size: answer.size.unwrap_or(0),
+                })
+            })
+            .collect();
+        waiting.sort_unstable_by_key(|message| message.uid);
+        waiting.dedup_by_key(|message| message.uid);
+        Ok(waiting)
     }
 
-    /// Sets \Seen on message `uid`: done with it.
-    pub async fn mark_seen(&mut self, uid: u32) -> Result<(), ImapError> {
-        self.add_flag(uid, "\\Seen", "marking a message seen").await
+    /// The raw bytes of the messages `uids` (ascending), fetched in one command without
+    /// setting \Seen, in UID order. A message expunged by another client since it was listed
+    /// is missing from the answer.
+    pub async fn fetch(&mut self, uids: &[u32]) -> Result<Vec<(u32, Vec<u8>)>, ImapError> {
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let session = &mut self.session;
+        let set = uid_set(uids);
+        let fetched = step(self.step_timeout, "fetching messages", async move {
+            let answers = session.uid_fetch(set, "(UID BODY.PEEK[])").await?;
+            answers.try_collect::<Vec<_>>().await
+        })
+        .await?;
+        self.note_unsolicited();
+        // Other messages' flag changes may come along; keep only the ones asked for.
+        let mut messages: Vec<(u32, Vec<u8>)> = fetched
+            .iter()
+            .filter_map(|answer| {
+                let uid = answer.uid.filter(|uid| uids.binary_search(uid).is_ok())?;
+                Some((uid, answer.body()?.to_vec()))
+            })
+            .collect();
+        messages.sort_unstable_by_key(|(uid, _)| *uid);
+        messages.dedup_by_key(|(uid, _)| *uid);
+        Ok(messages)
     }
 
-    /// Moves message `uid` into `folder`, creating the folder if it does not exist. Servers
-    /// without MOVE get COPY, \Deleted and EXPUNGE (UID EXPUNGE of just this message when
-    /// they have UIDPLUS).
-    pub async fn move_to_folder(&mut self, uid: u32, folder: &str) -> Result<(), ImapError> {
+    /// Sets \Seen on the messages `uids`: done with them.
+    pub async fn mark_seen(&mut self, uids: &[u32]) -> Result<(), ImapError> {
+        self.add_flag(uids, "\\Seen", "marking messages seen").await
+    }
+
+    /// Moves the messages `uids` into `folder`, creating the folder if it does not exist.
+    /// Servers without MOVE get COPY, \Deleted and EXPUNGE (UID EXPUNGE of just these
+    /// messages when they have UIDPLUS).
+    pub async fn move_to_folder(&mut self, uids: &[u32], folder: &str) -> Result<(), ImapError> {
+        if uids.is_empty() {
+            return Ok(());
+        }
         self.ensure_folder(folder).await?;
         let timeout = self.step_timeout;
+        let set = uid_set(uids);
         if self.capabilities.move_command {
             step(
                 timeout,
-                "moving a message",
-                self.session.uid_mv(uid.to_string(), folder),
+                "moving messages",
+                self.session.uid_mv(&set, folder),
             )
             .await?;
         } else {
             step(
                 timeout,
-                "copying a message",
-                self.session.uid_copy(uid.to_string(), folder),
+                "copying messages",
+                self.session.uid_copy(&set, folder),
             )
             .await?;
-            self.add_flag(uid, "\\Deleted", "marking a copied message deleted")
+            self.add_flag(uids, "\\Deleted", "marking copied messages deleted")
                 .await?;
             let (session, uidplus) = (&mut self.session, self.capabilities.uidplus);
-            step(timeout, "expunging a copied message", async move {
+            step(timeout, "expunging copied messages", async move {
                 if uidplus {
-                    let gone = session.uid_expunge(uid.to_string()).await?;
+                    let gone = session.uid_expunge(set).await?;
                     gone.try_collect::<Vec<_>>().await.map(|_| ())
                 } else {
                     let gone = session.expunge().await?;
@@ -468,15 +499,16 @@ impl ImapMailbox {
 
     async fn add_flag(
         &mut self,
-        uid: u32,
+        uids: &[u32],
         flag: &str,
         doing: &'static str,
     ) -> Result<(), ImapError> {
         let session = &mut self.session;
         let change = format!("+FLAGS.SILENT ({flag})");
+        let set = uid_set(uids);
         step(self.step_timeout, doing, async move {
             // The answers must be read to the end, or the next command would read them.
-            let answers = session.uid_store(uid.to_string(), &change).await?;
+            let answers = session.uid_store(set, &change).await?;
             answers.try_collect::<Vec<_>>().await.map(|_| ())
         })
         .await?;
@@ -523,6 +555,29 @@ impl ImapMailbox {
     }
 }
 
+/// `uids` (ascending) as an IMAP sequence set, runs of consecutive UIDs as ranges:
+/// `1:3,7,9:10`. Only UIDs in `uids` are covered, never one between them.
+fn uid_set(uids: &[u32]) -> String {
+    let mut set = String::new();
+    let mut rest = uids.iter().copied().peekable();
+    while let Some(first) = rest.next() {
+        let mut last = first;
+        while let Some(next) = rest.next_if(|&uid| last.checked_add(1) == Some(uid)) {
+            last = next;
+        }
+        if !set.is_empty() {
+            set.push(',');
+        }
+        // Writing to a String cannot fail.
+        let _ = if first == last {
+            write!(set, "{first}")
+        } else {
+            write!(set, "{first}:{last}")
+        };
+    }
+    set
+}
+
 /// `folder` as an IMAP quoted string (LIST takes its pattern verbatim).
 fn quoted(folder: &str) -> Result<String, ImapError> {
     if folder.contains(['\r', '\n']) {
@@ -560,83 +615,6 @@ async fn within<T>(
         })
 }
 
-async fn tls_handshake(
-    tcp: TcpStream,
-    config: &ImapConfig,
-    limit: Duration,
-) -> Result<MailStream, ImapError> {
-    let host = config.host.as_str();
-    let server_name = ServerName::try_from(host.to_string()).map_err(|_| ImapError::TlsName {
-        host: host.to_string(),
-    })?;
-    let tls = within(
-        limit,
-        "negotiating TLS",
-        tls_connector(config.ca_file.as_deref())?.connect(server_name, tcp),
-    )
-    .await?
-    .map_err(|source| ImapError::Tls {
-        host: host.to_string(),
-        source,
-    })?;
-    Ok(MailStream::Tls(Box::new(tls)))
-}
-
-/// The shared TLS setup ([`super::tls::connector`]), its errors said as IMAP's.
-fn tls_connector(ca_file: Option<&Path>) -> Result<TlsConnector, ImapError> {
-    super::tls::connector(ca_file).map_err(|error| match error {
-        TlsSetupError::CaFile { path, detail } => ImapError::CaFile { path, detail },
-        TlsSetupError::Rustls(source) => ImapError::TlsSetup { source },
-    })
-}
-
-/// The connection under the IMAP session: plain TCP (also before STARTTLS) or TLS.
-#[derive(Debug)]
-enum MailStream {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
-}
-
-impl AsyncRead for MailStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Plain(tcp) => Pin::new(tcp).poll_read(cx, buf),
-            Self::Tls(tls) => Pin::new(tls.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for MailStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Self::Plain(tcp) => Pin::new(tcp).poll_write(cx, buf),
-            Self::Tls(tls) => Pin::new(tls.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Plain(tcp) => Pin::new(tcp).poll_flush(cx),
-            Self::Tls(tls) => Pin::new(tls.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Plain(tcp) => Pin::new(tcp).poll_shutdown(cx),
-            Self::Tls(tls) => Pin::new(tls.as_mut()).poll_shutdown(cx),
-        }
-    }
-}
-
 /// For `leadbot check`: connect with the configured security, log in, open the mailbox,
 /// log out.
 pub async fn check(config: &ImapConfig) -> Result<(), ImapError> {
@@ -647,6 +625,15 @@ pub async fn check(config: &ImapConfig) -> Result<(), ImapError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uid_sets_cover_exactly_the_uids_given() {
+        assert_eq!(uid_set(&[7]), "7");
+        assert_eq!(uid_set(&[1, 2, 3, 7, 9, 10]), "1:3,7,9:10");
+        assert_eq!(uid_set(&[4, 6, 8]), "4,6,8");
+        assert_eq!(uid_set(&[u32::MAX - 1, u32::MAX]), "4294967294:4294967295");
+        assert_eq!(uid_set(&[]), "");
+    }
 
     #[test]
     fn folder_names_are_quoted_for_list() {
@@ -683,29 +670,5 @@ mod tests {
             source: io::Error::new(io::ErrorKind::InvalidData, "invalid peer certificate"),
         };
         assert!(!bad_certificate.is_transient());
-    }
-
-    #[test]
-    fn the_tls_connector_builds_with_the_bundled_roots() {
-        assert!(tls_connector(None).is_ok());
-    }
-
-    #[test]
-    fn an_unusable_ca_file_is_a_configuration_error() {
-        let Err(missing) = tls_connector(Some(Path::new("/nonexistent/ca.pem"))) else {
-            panic!("a missing file is refused");
-        };
-        assert!(
-            missing.to_string().contains("/nonexistent/ca.pem"),
-            "{missing}"
-        );
-        assert!(!missing.is_transient());
-        let folder = tempfile::tempdir().unwrap();
-        let not_pem = folder.path().join("ca.pem");
-        std::fs::write(&not_pem, "not a certificate").unwrap();
-        let Err(error) = tls_connector(Some(&not_pem)) else {
-            panic!("no certificate in it");
-        };
-        assert!(error.to_string().contains("no PEM certificate"), "{error}");
     }
 }

@@ -1,5 +1,7 @@
 //! One inbound message → one transaction: record it, understand it, change leads, and
-//! write down how it ended. The same path serves IMAP, the MTA pipe and the demo.
+//! write down how it ended. The same path serves IMAP, the MTA pipe and the demo. A backlog
+//! shares one transaction between several messages, each in a savepoint of its own, so
+//! that each still takes effect whole or not at all.
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
@@ -11,7 +13,7 @@ use crate::mail::identity;
 use crate::mail::one_line::one_line_opt;
 use crate::mail::rfi::{self, Sender};
 use crate::mail::{ClassifyContext, InboundMail, MailClass, classify, parse, reply_text};
-use crate::store::directory;
+use crate::store::directory::{self, ProfileRow};
 use crate::store::inbound::{self, Finding, Outcome};
 use crate::store::leads::{self, NewLead};
 use crate::store::{Doing, StoreError};
@@ -54,33 +56,154 @@ pub async fn ingest(
     match ingest_once(pool, config, source, raw, now).await {
         Err(error) if !error.is_transient() => {
             tracing::error!(error = %format!("{error:#}"), "quarantining a message that failed");
-            quarantine_failed(pool, config, source, raw, &error, now).await
+            let mut tx = pool
+                .begin()
+                .await
+                .doing("starting to quarantine a message")?;
+            let report = quarantine_failed(&mut tx, config, source, raw, &error, now).await?;
+            tx.commit()
+                .await
+                .doing("committing a quarantined message")?;
+            Ok(report)
         }
         result => result,
     }
 }
 
-async fn quarantine_failed(
+async fn ingest_once(
     pool: &PgPool,
+    config: &Config,
+    source: &str,
+    raw: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Report, IngestError> {
+    let mut tx = pool.begin().await.doing("starting to ingest a message")?;
+    let report = record_and_process(&mut tx, config, source, raw, now).await?;
+    tx.commit().await.doing("committing an inbound message")?;
+    Ok(report)
+}
+
+/// Records and handles several raw messages (a backlog, in the order given) in one
+/// transaction, so that they share one commit. Each message still takes effect whole or not
+/// at all: it runs inside a savepoint of its own, and one that fails for a reason retrying
+/// would not cure is rolled back to that savepoint and quarantined, as [`ingest`] does,
+/// while the others stay. A transient fault (the database unreachable or restarting) fails
+/// the whole batch, so that every message in it is tried again later — never quarantined.
+/// `now` is read once per message.
+pub async fn ingest_batch(
+    pool: &PgPool,
+    config: &Config,
+    source: &str,
+    raws: &[&[u8]],
+    now: impl Fn() -> DateTime<Utc>,
+) -> Result<Vec<Report>, IngestError> {
+    if let [raw] = raws {
+        // Alone: no savepoint needed, the transaction is the message's own.
+        return Ok(vec![ingest(pool, config, source, raw, now()).await?]);
+    }
+    match ingest_together(pool, config, source, raws, &now).await {
+        Err(error) if !error.is_transient() => {
+            // Outside the messages' savepoints, such a failure is the commit's (a deferred
+            // constraint) or a quarantine's: which message caused it is not known, so each
+            // goes alone, and only that one meets it again.
+            tracing::warn!(
+                error = %format!("{error:#}"),
+                messages = raws.len(),
+                "a batch of inbound messages failed to commit; ingesting them one by one"
+            );
+            let mut reports = Vec::with_capacity(raws.len());
+            for raw in raws {
+                reports.push(ingest(pool, config, source, raw, now()).await?);
+            }
+            Ok(reports)
+        }
+        result => result,
+    }
+}
+
+async fn ingest_together(
+    pool: &PgPool,
+    config: &Config,
+    source: &str,
+    raws: &[&[u8]],
+    now: &impl Fn() -> DateTime<Utc>,
+) -> Result<Vec<Report>, IngestError> {
+    let mut tx = pool
+        .begin()
+        .await
+        .doing("starting to ingest a batch of messages")?;
+    let mut reports = Vec::with_capacity(raws.len());
+    for raw in raws {
+        let now = now();
+        let mut message = sqlx::Connection::begin(&mut *tx)
+            .await
+            .doing("setting a savepoint for an inbound message")?;
+        let report = match record_and_process(&mut message, config, source, raw, now).await {
+            Ok(report) => {
+                message
+                    .commit()
+                    .await
+                    .doing("releasing an inbound message's savepoint")?;
+                report
+            }
+            Err(error) if error.is_transient() => return Err(error),
+            Err(error) => {
+                message
+                    .rollback()
+                    .await
+                    .doing("rolling back an inbound message to its savepoint")?;
+                tracing::error!(error = %format!("{error:#}"), "quarantining a message that failed");
+                quarantine_failed(&mut tx, config, source, raw, &error, now).await?
+            }
+        };
+        reports.push(report);
+    }
+    tx.commit()
+        .await
+        .doing("committing a batch of inbound messages")?;
+    Ok(reports)
+}
+
+/// Records the message and does what it asks, inside the caller's transaction.
+async fn record_and_process(
+    tx: &mut PgConnection,
+    config: &Config,
+    source: &str,
+    raw: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Report, IngestError> {
+    let inbound_id = match record(tx, config, source, raw, now).await? {
+        Recorded::New(id) => id,
+        Recorded::Already(earlier) => return Ok(Report::duplicate(earlier)),
+    };
+    let handled = if raw.len() > config.bot.max_inbound_size {
+        process_oversized(tx, config, inbound_id, raw, now).await?
+    } else {
+        process(tx, config, inbound_id, raw, now).await?
+    };
+    Ok(Report {
+        inbound_id: Some(inbound_id),
+        duplicate_of: None,
+        handled,
+    })
+}
+
+/// Records a message whose processing failed (and was rolled back) as quarantined, with the
+/// reason, inside the caller's transaction.
+async fn quarantine_failed(
+    tx: &mut PgConnection,
     config: &Config,
     source: &str,
     raw: &[u8],
     error: &IngestError,
     now: DateTime<Utc>,
 ) -> Result<Report, IngestError> {
-    let mut tx = pool
-        .begin()
-        .await
-        .doing("starting to quarantine a message")?;
-    let inbound_id = match record(&mut tx, config, source, raw, now).await? {
+    let inbound_id = match record(tx, config, source, raw, now).await? {
         Recorded::New(id) => id,
         Recorded::Already(earlier) => return Ok(Report::duplicate(earlier)),
     };
     let reason = format!("processing failed: {}", error_chain(error));
-    quarantine(&mut tx, inbound_id, &reason, now).await?;
-    tx.commit()
-        .await
-        .doing("committing a quarantined message")?;
+    quarantine(tx, inbound_id, &reason, now).await?;
     Ok(Report {
         inbound_id: Some(inbound_id),
         duplicate_of: None,
@@ -97,31 +220,6 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
-}
-
-async fn ingest_once(
-    pool: &PgPool,
-    config: &Config,
-    source: &str,
-    raw: &[u8],
-    now: DateTime<Utc>,
-) -> Result<Report, IngestError> {
-    let mut tx = pool.begin().await.doing("starting to ingest a message")?;
-    let inbound_id = match record(&mut tx, config, source, raw, now).await? {
-        Recorded::New(id) => id,
-        Recorded::Already(earlier) => return Ok(Report::duplicate(earlier)),
-    };
-    let handled = if raw.len() > config.bot.max_inbound_size {
-        process_oversized(&mut tx, config, inbound_id, raw, now).await?
-    } else {
-        process(&mut tx, config, inbound_id, raw, now).await?
-    };
-    tx.commit().await.doing("committing an inbound message")?;
-    Ok(Report {
-        inbound_id: Some(inbound_id),
-        duplicate_of: None,
-        handled,
-    })
 }
 
 /// What `inbound reprocess` did.
@@ -212,8 +310,15 @@ async fn process(
             bot_address: config.bot.address.to_string(),
         },
     );
+    // Read once: loop detection and routing both need them.
+    let profiles = match class {
+        MailClass::Request | MailClass::Reply => directory::profiles(tx).await?,
+        MailClass::Bounce | MailClass::AutoReply | MailClass::List => Vec::new(),
+    };
     let own = match class {
-        MailClass::Request | MailClass::Reply => loops::own_mail(tx, config, &mail).await?,
+        MailClass::Request | MailClass::Reply => {
+            loops::own_mail(tx, config, &profiles, &mail).await?
+        }
         // Never answered anyway; a bounce of our own mail stays a bounce.
         MailClass::Bounce | MailClass::AutoReply | MailClass::List => None,
     };
@@ -237,7 +342,7 @@ async fn process(
                 (handled, lead.map(|id| id.0))
             }
             MailClass::Request => {
-                let handled = handle_request(tx, config, inbound_id, &mail, now).await?;
+                let handled = handle_request(tx, config, inbound_id, &mail, &profiles, now).await?;
                 let first = match &handled {
                     Handled::LeadsCreated(ids) => ids.first().map(|id| id.0),
                     _ => None,
@@ -451,6 +556,7 @@ async fn handle_request(
     config: &Config,
     inbound_id: i64,
     mail: &InboundMail,
+    profiles: &[ProfileRow],
     now: DateTime<Utc>,
 ) -> Result<Handled, IngestError> {
     let Some(from) = mail
@@ -475,12 +581,11 @@ async fn handle_request(
         Ok(rfi) => rfi,
         Err(error) => return Ok(Handled::Quarantined(error.to_string())),
     };
-    let profiles = directory::profiles(tx).await?;
     let seed = inbound_id as u64;
-    let targets = match routing::route(tx, config, mail, &rfi, &profiles, seed, now).await? {
+    let targets = match routing::route(tx, config, mail, &rfi, profiles, seed, now).await? {
         Ok(targets) => targets,
         Err(reason) => {
-            match unmatched::handle(tx, config, mail, &rfi, &profiles, reason, now).await? {
+            match unmatched::handle(tx, config, mail, &rfi, profiles, reason, now).await? {
                 Unmatched::Fallback(profile) => vec![profile],
                 Unmatched::Handled(handled) => return Ok(handled),
             }

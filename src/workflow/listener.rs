@@ -1,5 +1,5 @@
-//! The IMAP listener: turns the bot's mailbox into ingested messages, one at a time, in UID
-//! order, and never loses one.
+//! The IMAP listener: turns the bot's mailbox into ingested messages, in UID order, and
+//! never loses one.
 //!
 //! The rules it keeps:
 //! - One listener per mailbox across all processes: it listens only while holding the
@@ -10,6 +10,9 @@
 //!   listener reads it and fetches every UID after it, so mail that arrived while nobody
 //!   listened is caught up. A new UIDVALIDITY voids the stored UIDs: the whole mailbox is
 //!   read again, and ingest recognizes what it already recorded.
+//! - Whatever is waiting is handled in batches (up to `BATCH_MESSAGES` messages and about
+//!   `BATCH_BYTES`): one FETCH, one transaction with a savepoint per message, one STORE, one
+//!   checkpoint. A message that arrives alone is a batch of one, handled at once.
 //! - A message is marked done on the server only after its transaction committed: first it
 //!   gets \Seen — or, if ingest quarantined it, it moves to the quarantine folder — then
 //!   the checkpoint advances. A crash in between costs a repeated, harmless ingest (a
@@ -18,7 +21,7 @@
 //! - Any I/O error or database error ends the session; the listener connects again after a
 //!   capped exponential backoff with jitter. Only what no retry can fix (a refused login, a
 //!   missing mailbox, a refused certificate) ends it with an error.
-//! - A shutdown signal is honoured between messages: the one in flight is finished.
+//! - A shutdown signal is honoured between batches: the one in flight is finished.
 
 use std::error::Error as StdError;
 use std::sync::Arc;
@@ -36,8 +39,17 @@ use crate::store::checkpoints::{self, Checkpoint};
 use crate::store::inbound::{self, Outcome};
 use crate::store::locks::LockConnection;
 use crate::store::{Doing, StoreError};
-use crate::transport::imap::{ImapError, ImapMailbox, Wakeup};
-use crate::workflow::ingest::{Handled, IngestError, ingest};
+use crate::transport::imap::{ImapError, ImapMailbox, Waiting, Wakeup};
+use crate::workflow::ingest::{Handled, IngestError, Report, ingest_batch};
+
+/// At most this many messages share one FETCH and one transaction: enough that a backlog's
+/// commits and round trips cost little per message, few enough that a batch holds its locks
+/// briefly and a shutdown waits for little.
+const BATCH_MESSAGES: usize = 50;
+
+/// A batch stops growing at about this many bytes (a larger message goes alone), so that a
+/// backlog of big messages keeps memory small.
+const BATCH_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Timing knobs; the defaults suit production, tests shorten them.
 #[derive(Debug, Clone)]
@@ -379,12 +391,17 @@ impl Listener {
             // Catch up: every message after the checkpoint, oldest first. New mail the
             // server mentioned meanwhile is looked for before idling.
             loop {
-                for uid in mailbox.uids_after(place.last_uid).await? {
+                let waiting = mailbox.waiting_after(place.last_uid).await?;
+                let mut rest = waiting.as_slice();
+                while !rest.is_empty() {
                     if let Some(ended) = interruption(lock, shutdown) {
                         let _ = mailbox.logout().await;
                         return Ok(ended);
                     }
-                    self.handle(&mut mailbox, uid, &mut place).await?;
+                    let (batch, after) =
+                        rest.split_at(batch_len(rest, BATCH_MESSAGES, BATCH_BYTES));
+                    self.handle(&mut mailbox, batch, &mut place).await?;
+                    rest = after;
                 }
                 if !mailbox.take_new_mail_report() {
                     break;
@@ -441,64 +458,77 @@ impl Listener {
         }
     }
 
-    /// One message: fetch, ingest (its own transaction), mark it done on the server, then
-    /// advance the checkpoint.
+    /// One batch: fetch its messages, ingest them (one transaction), mark them done on the
+    /// server, then advance the checkpoint past the batch.
     async fn handle(
         &self,
         mailbox: &mut ImapMailbox,
-        uid: u32,
+        batch: &[Waiting],
         place: &mut Checkpoint,
     ) -> Result<(), Failure> {
-        let Some(raw) = mailbox.fetch(uid).await? else {
-            tracing::info!(
-                uid,
-                "message expunged by another client before it was fetched"
-            );
-            self.advance(place, uid).await?;
+        let Some(last) = batch.last() else {
             return Ok(());
         };
-        let started = Instant::now();
-        let report = ingest(&self.pool, &self.config, &self.source, &raw, Utc::now()).await?;
-        self.stats.ingest_latency.observe(started.elapsed());
-        // Counted as soon as it is committed, before the effects on the server that
-        // observers wait for (the flag, the checkpoint).
-        let counter = match report.handled {
-            Handled::Duplicate => &self.stats.duplicates,
-            _ => &self.stats.ingested,
-        };
-        ListenerStats::count(counter);
-        // Committed. Whatever fails from here on, the message is recorded exactly once.
-        let quarantine = match &report.handled {
-            Handled::Quarantined(reason) => {
-                tracing::warn!(uid, reason = reason.as_str(), "message quarantined");
-                true
-            }
-            // Recorded before, by an earlier session that stopped short of flagging it.
-            Handled::Duplicate => match report.duplicate_of {
-                Some(earlier) => self.was_quarantined(earlier).await?,
-                None => false,
-            },
-            _ => false,
-        };
-        // Flag (or move) first, then move the checkpoint: a crash in between leaves the
-        // message after the checkpoint, so it is fetched again, recognised as a duplicate
-        // and flagged — it never stays in the inbox unflagged behind the checkpoint.
-        if quarantine {
-            mailbox
-                .move_to_folder(uid, &self.imap.quarantine_mailbox)
-                .await?;
-            ListenerStats::count(&self.stats.quarantined);
-        } else {
-            mailbox.mark_seen(uid).await?;
+        let uids: Vec<u32> = batch.iter().map(|message| message.uid).collect();
+        let fetched = mailbox.fetch(&uids).await?;
+        if fetched.len() < uids.len() {
+            tracing::info!(
+                missing = uids.len() - fetched.len(),
+                "messages expunged by another client before they were fetched"
+            );
         }
-        self.advance(place, uid).await?;
+        let started = Instant::now();
+        let raws: Vec<&[u8]> = fetched.iter().map(|(_, raw)| raw.as_slice()).collect();
+        let reports = ingest_batch(&self.pool, &self.config, &self.source, &raws, Utc::now).await?;
+        let took = started.elapsed();
+        // Committed. Whatever fails from here on, each message is recorded exactly once.
+        let mut seen = Vec::with_capacity(reports.len());
+        let mut quarantined = Vec::new();
+        for ((uid, _), report) in fetched.iter().zip(&reports) {
+            self.stats.ingest_latency.observe(took);
+            // Counted as soon as it is committed, before the effects on the server that
+            // observers wait for (the flag, the checkpoint).
+            let counter = match report.handled {
+                Handled::Duplicate => &self.stats.duplicates,
+                _ => &self.stats.ingested,
+            };
+            ListenerStats::count(counter);
+            if self.belongs_in_quarantine(*uid, report).await? {
+                quarantined.push(*uid);
+            } else {
+                seen.push(*uid);
+            }
+        }
+        // Flag (or move) first, then move the checkpoint: a crash in between leaves the
+        // messages after the checkpoint, so they are fetched again, recognised as
+        // duplicates and flagged — none stays in the inbox unflagged behind the checkpoint.
+        mailbox
+            .move_to_folder(&quarantined, &self.imap.quarantine_mailbox)
+            .await?;
+        for _ in &quarantined {
+            ListenerStats::count(&self.stats.quarantined);
+        }
+        mailbox.mark_seen(&seen).await?;
+        self.advance(place, last.uid).await?;
         tracing::debug!(
-            uid,
-            handled = ?report.handled,
+            messages = reports.len(),
             elapsed_ms = started.elapsed().as_millis() as u64,
-            "message ingested"
+            "batch ingested"
         );
         Ok(())
+    }
+
+    /// Whether the message ended in quarantine: now, or when an earlier session recorded it
+    /// and stopped short of moving it.
+    async fn belongs_in_quarantine(&self, uid: u32, report: &Report) -> Result<bool, StoreError> {
+        match (&report.handled, report.duplicate_of) {
+            (Handled::Quarantined(reason), _) => {
+                tracing::warn!(uid, reason = reason.as_str(), "message quarantined");
+                Ok(true)
+            }
+            (Handled::Duplicate, Some(earlier)) => self.was_quarantined(earlier).await,
+            _ => Ok(false),
+        }
     }
 
     async fn advance(&self, place: &mut Checkpoint, uid: u32) -> Result<(), StoreError> {
@@ -520,6 +550,21 @@ impl Listener {
         let outcome = inbound::outcome(&mut conn, inbound_id).await?;
         Ok(outcome.as_deref() == Some(Outcome::Quarantined.as_str()))
     }
+}
+
+/// How many of the first `waiting` messages make the next batch: at most `max_messages`,
+/// and no more than `max_bytes` together — unless the first alone is larger.
+fn batch_len(waiting: &[Waiting], max_messages: usize, max_bytes: u64) -> usize {
+    let mut bytes = 0u64;
+    let mut len = 0;
+    for message in waiting.iter().take(max_messages) {
+        bytes += u64::from(message.size);
+        if len > 0 && bytes > max_bytes {
+            break;
+        }
+        len += 1;
+    }
+    len
 }
 
 fn is_transient(failure: &Failure) -> bool {
@@ -676,6 +721,22 @@ mod tests {
         }
         backoff.reset();
         assert!(backoff.next_delay() <= Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_batch_is_bounded_by_count_and_bytes_but_never_empty() {
+        let waiting = |sizes: &[u32]| -> Vec<Waiting> {
+            let uids = 1..;
+            uids.zip(sizes)
+                .map(|(uid, &size)| Waiting { uid, size })
+                .collect()
+        };
+        assert_eq!(batch_len(&waiting(&[10; 7]), 5, 1_000), 5);
+        assert_eq!(batch_len(&waiting(&[10; 3]), 5, 1_000), 3);
+        assert_eq!(batch_len(&waiting(&[400, 400, 400]), 5, 1_000), 2);
+        assert_eq!(batch_len(&waiting(&[5_000, 10]), 5, 1_000), 1, "alone");
+        assert_eq!(batch_len(&waiting(&[10, 5_000]), 5, 1_000), 1);
+        assert_eq!(batch_len(&[], 5, 1_000), 0);
     }
 
     #[test]

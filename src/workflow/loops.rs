@@ -8,15 +8,18 @@ use crate::config::Config;
 use crate::mail::InboundMail;
 use crate::mail::identity::{bare_address, looks_generated};
 use crate::mail::token;
-use crate::store::{StoreError, directory, outbox};
+use crate::store::directory::ProfileRow;
+use crate::store::{StoreError, outbox};
 
 /// Why this message is leadbot's own mail coming back, if it is: sent from the bot's
 /// address or a profile address (any case, plus-addressed or not), or carrying as its own
 /// Message-ID one that leadbot generated. (Replies name our Message-IDs only in
 /// In-Reply-To and References, and bounces inside the returned original: neither counts.)
+/// `profiles` are all the directory's (the caller has them at hand).
 pub async fn own_mail(
     tx: &mut PgConnection,
     config: &Config,
+    profiles: &[ProfileRow],
     mail: &InboundMail,
 ) -> Result<Option<String>, StoreError> {
     if let Some(from) = &mail.from {
@@ -26,7 +29,6 @@ pub async fn own_mail(
                 "mail loop: sent from leadbot's own address {sender}; not answered"
             )));
         }
-        let profiles = directory::profiles(tx).await?;
         if let Some(profile) = profiles.iter().find(|p| bare_address(&p.address) == sender) {
             return Ok(Some(format!(
                 "mail loop: sent from the address of profile {}; not answered",

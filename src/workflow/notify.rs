@@ -72,15 +72,27 @@ pub async fn enqueue(
     outbox::insert(tx, mail, lead, template, now).await
 }
 
+/// Queues several mails of one lead together (one round trip); returns the outbox rows' ids.
+pub async fn enqueue_several(
+    tx: &mut PgConnection,
+    mails: &[(OutgoingMail, &str)],
+    lead: Option<LeadId>,
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, StoreError> {
+    outbox::insert_several(tx, mails, lead, now).await
+}
+
 /// A new lead: the notification to each of the profile's contacts, and the acknowledgement
-/// to the customer when their address is known.
+/// to the customer when their address is known, queued together. The lead was just
+/// created, so no mail of its own is there to thread onto: none is looked for. (Both save
+/// a backlog round trips: one per mail, twice.)
 pub async fn new_lead(
     tx: &mut PgConnection,
     bot: &BotConfig,
     lead: &Lead,
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>, NotifyError> {
-    let mut queued = Vec::new();
+    let mut mails = Vec::new();
     for recipient in profile_contacts(tx, bot, lead).await? {
         let reply_to = reply_address(bot, lead.id, &recipient);
         let notification = Notification::NewLead {
@@ -88,15 +100,22 @@ pub async fn new_lead(
             reply_to: &reply_to,
             now,
         };
-        queued.push(queue(tx, bot, &recipient, Some(lead.id), &notification, None, now).await?);
+        let composed = compose(&notification, &recipient)?;
+        mails.push(address(
+            bot,
+            &recipient,
+            Some(lead.id),
+            composed,
+            Vec::new(),
+        ));
     }
     // A referred lead's customer talks to their referrer; only direct requests are acknowledged.
     let direct = lead.referrer.is_none();
     if let Some(customer) = customer(tx, bot, lead).await?.filter(|_| direct) {
-        let notification = Notification::Acknowledgement { lead };
-        queued.push(queue(tx, bot, &customer, Some(lead.id), &notification, None, now).await?);
+        let composed = compose(&Notification::Acknowledgement { lead }, &customer)?;
+        mails.push(address(bot, &customer, Some(lead.id), composed, Vec::new()));
     }
-    Ok(queued)
+    Ok(enqueue_several(tx, &mails, Some(lead.id), now).await?)
 }
 
 /// The mail a transition's notices call for (customer, referrer, contacts, reviewers).
@@ -263,14 +282,20 @@ async fn queue(
     replying_to: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<i64, NotifyError> {
-    let rendered = templates::render(notification, recipient.locale)?;
-    let template = notification.template_name();
-    let mail = Composed {
-        rendered,
-        inline: Vec::new(),
-        template,
-    };
+    let mail = compose(notification, recipient)?;
     Ok(queue_composed(tx, bot, recipient, lead, mail, replying_to, now).await?)
+}
+
+/// Renders a notification in the recipient's language.
+fn compose(
+    notification: &Notification<'_>,
+    recipient: &Recipient,
+) -> Result<Composed, NotifyError> {
+    Ok(Composed {
+        rendered: templates::render(notification, recipient.locale)?,
+        inline: Vec::new(),
+        template: notification.template_name(),
+    })
 }
 
 /// A mail rendered elsewhere (the digest, with its chart), ready to address and queue.
@@ -291,6 +316,24 @@ pub async fn queue_composed(
     replying_to: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
+    let mut references = match lead {
+        Some(lead) => outbox::thread(tx, lead, &recipient.email).await?,
+        None => Vec::new(),
+    };
+    references.extend(replying_to.map(|id| id.trim_matches(['<', '>']).to_string()));
+    let (mail, template) = address(bot, recipient, lead, composed, references);
+    enqueue(tx, &mail, lead, template, now).await
+}
+
+/// Addresses one rendered mail, as a follow-up of `references` (Message-IDs, oldest first;
+/// empty for the first mail of a thread), ready to queue with its template's name.
+fn address(
+    bot: &BotConfig,
+    recipient: &Recipient,
+    lead: Option<LeadId>,
+    composed: Composed,
+    references: Vec<String>,
+) -> (OutgoingMail, &'static str) {
     let Composed {
         rendered,
         inline,
@@ -299,11 +342,6 @@ pub async fn queue_composed(
     let token = lead
         .zip(recipient.contact_id)
         .map(|(lead, contact)| token::sign(bot.secret.expose(), lead, contact));
-    let mut references = match lead {
-        Some(lead) => outbox::thread(tx, lead, &recipient.email).await?,
-        None => Vec::new(),
-    };
-    references.extend(replying_to.map(|id| id.trim_matches(['<', '>']).to_string()));
     let skip = references.len().saturating_sub(MAX_REFERENCES);
     let references: Vec<String> = references.into_iter().skip(skip).collect();
     let mail = OutgoingMail {
@@ -317,7 +355,7 @@ pub async fn queue_composed(
         references,
         inline,
     };
-    enqueue(tx, &mail, lead, template, now).await
+    (mail, template)
 }
 
 async fn profile_contacts(

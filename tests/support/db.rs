@@ -106,3 +106,36 @@ pub async fn seed_directory(pool: &PgPool) {
         .await
         .expect("import example");
 }
+
+/// From now on, every lead for `customer` fails as SQLSTATE `sqlstate` says — data that
+/// PostgreSQL refuses for good (23514, a check violation) or a fault a later attempt does
+/// not meet (40001, a serialization failure) — until [`stop_failing_leads`].
+pub async fn fail_leads_for(pool: &PgPool, customer: &str, sqlstate: &str) {
+    let function = format!(
+        "CREATE FUNCTION test_fail_lead() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+             IF NEW.customer_email = '{customer}' THEN
+                 RAISE EXCEPTION 'test: refused' USING ERRCODE = '{sqlstate}';
+             END IF;
+             RETURN NEW;
+         END $$"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(function))
+        .execute(pool)
+        .await
+        .expect("create the failing function");
+    sqlx::query(
+        "CREATE TRIGGER test_fail_lead BEFORE INSERT ON leads
+         FOR EACH ROW EXECUTE FUNCTION test_fail_lead()",
+    )
+    .execute(pool)
+    .await
+    .expect("create the failing trigger");
+}
+
+pub async fn stop_failing_leads(pool: &PgPool) {
+    sqlx::query("DROP TRIGGER test_fail_lead ON leads")
+        .execute(pool)
+        .await
+        .expect("drop the failing trigger");
+}

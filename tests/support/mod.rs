@@ -7,6 +7,7 @@ pub mod daemon;
 pub mod db;
 pub mod fixtures;
 pub mod leadbot;
+pub mod listener;
 pub mod mailstack;
 
 #[allow(unused_imports)]
