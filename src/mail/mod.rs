@@ -17,6 +17,7 @@ pub mod classify;
 pub mod digest;
 pub mod html;
 pub mod identity;
+mod lowercase;
 pub mod one_line;
 pub mod outgoing;
 pub mod parse;
