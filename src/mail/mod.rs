@@ -21,6 +21,7 @@ mod lowercase;
 pub mod one_line;
 pub mod outgoing;
 pub mod parse;
+mod patterns;
 pub mod quote;
 pub mod reply;
 pub mod rfi;

@@ -2,10 +2,11 @@
 //! whether they want a call. Each reader answers only what the text says plainly; when
 //! the text is vague or says two things, the answer is `None` (never a guess).
 
-use std::borrow::Cow;
+use std::sync::LazyLock;
 
 use crate::domain::company_size::CompanySize;
 use crate::mail::lowercase::lowercase;
+use crate::mail::patterns::{Phrases, single_spaced};
 
 /// Nouns that count a company's people whatever precedes them.
 const STAFF_NOUNS: &[&str] = &[
@@ -55,10 +56,12 @@ const COMPANY_WORDS: &[&str] = &[
 /// The company's size stated in `text` ("about 400 staff", "PME de 120 personnes",
 /// "2 000 salariés en France"), in the stored form; `None` if it says none or two.
 pub fn company_size_in(text: &str) -> Option<String> {
-    let words: Vec<Cow<'_, str>> = text
+    // Numbers read the same in any case: only the words around one are lower-cased, to
+    // be compared with the nouns.
+    let words: Vec<&str> = text
         .split(|c: char| c.is_whitespace() && c != '\u{a0}' && c != '\u{202f}')
         .filter(|w| !w.is_empty())
-        .map(|w| lowercase(w.trim_matches(|c: char| !c.is_alphanumeric() && c != '+')))
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric() && c != '+'))
         .collect();
     let mut sizes: Vec<u32> = Vec::new();
     let mut i = 0;
@@ -66,14 +69,14 @@ pub fn company_size_in(text: &str) -> Option<String> {
         // "a 300-person company", "a 40-employee firm".
         if let Some((count, noun)) = words[i].split_once('-')
             && let Some(value) = plain_number(count)
-            && ["person", "people", "employee", "staff", "strong"].contains(&noun)
+            && ["person", "people", "employee", "staff", "strong"].contains(&&*lowercase(noun))
         {
             sizes.push(value);
             i += 1;
             continue;
         }
         // "2 000" is two words: join digit groups of three.
-        let Some(mut value) = plain_number(&words[i]) else {
+        let Some(mut value) = plain_number(words[i]) else {
             i += 1;
             continue;
         };
@@ -85,11 +88,13 @@ pub fn company_size_in(text: &str) -> Option<String> {
             value = value * 1000 + words[i + 1].parse::<u32>().unwrap_or(0);
             i += 1;
         }
-        let noun = words.get(i + 1).map(AsRef::as_ref).unwrap_or_default();
+        let noun = lowercase(words.get(i + 1).copied().unwrap_or_default());
         let before = &words[start.saturating_sub(4)..start];
-        let counts_staff = STAFF_NOUNS.contains(&noun)
-            || (PEOPLE_NOUNS.contains(&noun)
-                && before.iter().any(|w| COMPANY_WORDS.contains(&w.as_ref())));
+        let counts_staff = STAFF_NOUNS.contains(&&*noun)
+            || (PEOPLE_NOUNS.contains(&&*noun)
+                && before
+                    .iter()
+                    .any(|w| COMPANY_WORDS.contains(&&*lowercase(w))));
         if counts_staff && value > 0 {
             sizes.push(value);
         }
@@ -221,63 +226,70 @@ pub fn country_of_phone(phone: &str) -> Option<&'static str> {
 /// An explicit request to be called or contacted directly (English or French), and
 /// not "please don't call".
 pub fn asks_for_a_call(text: &str) -> bool {
-    const ASKS: &[&str] = &[
-        "call me",
-        "give me a call",
-        "please call",
-        "could you call",
-        "can you call",
-        "could someone call",
-        "can someone call",
-        "phone me",
-        "ring me",
-        "contact me directly",
-        "reach me directly",
-        "contact me by phone",
-        "call us",
-        "appelez-moi",
-        "appelez moi",
-        "rappelez-moi",
-        "rappelez moi",
-        "me rappeler",
-        "m'appeler",
-        "m’appeler",
-        "nous appeler",
-        "nous rappeler",
-        "me téléphoner",
-        "me telephoner",
-        "contactez-moi directement",
-        "me contacter directement",
-        "me contacter par téléphone",
-    ];
-    const REFUSALS: &[&str] = &[
-        "don't call",
-        "do not call",
-        "don’t call",
-        "please no calls",
-        "no phone calls",
-        "no calls",
-        "don't phone",
-        "do not phone",
-        "by email only",
-        "email only",
-        "ne pas m'appeler",
-        "ne pas m’appeler",
-        "ne m'appelez pas",
-        "ne m’appelez pas",
-        "ne pas me téléphoner",
-        "ne pas me rappeler",
-        "pas d'appel",
-        "pas d’appel",
-        "par e-mail uniquement",
-        "par mail uniquement",
-        "uniquement par e-mail",
-        "uniquement par mail",
-    ];
     let lower = text.to_lowercase();
-    let lower: String = lower.split_whitespace().collect::<Vec<_>>().join(" ");
-    ASKS.iter().any(|a| lower.contains(a)) && !REFUSALS.iter().any(|r| lower.contains(r))
+    let lower = single_spaced(&lower);
+    CALL_ASKED.found_in(&lower) && !CALL_REFUSED.found_in(&lower)
 }
+
+static CALL_ASKED: LazyLock<Phrases> = LazyLock::new(|| Phrases::new(CALL_ASKS));
+static CALL_REFUSED: LazyLock<Phrases> = LazyLock::new(|| Phrases::new(CALL_REFUSALS));
+
+/// Ways to ask for a call, lower-cased, one space between words.
+const CALL_ASKS: &[&str] = &[
+    "call me",
+    "give me a call",
+    "please call",
+    "could you call",
+    "can you call",
+    "could someone call",
+    "can someone call",
+    "phone me",
+    "ring me",
+    "contact me directly",
+    "reach me directly",
+    "contact me by phone",
+    "call us",
+    "appelez-moi",
+    "appelez moi",
+    "rappelez-moi",
+    "rappelez moi",
+    "me rappeler",
+    "m'appeler",
+    "m’appeler",
+    "nous appeler",
+    "nous rappeler",
+    "me téléphoner",
+    "me telephoner",
+    "contactez-moi directement",
+    "me contacter directement",
+    "me contacter par téléphone",
+];
+
+/// Ways to say "no call", which win over any request for one.
+const CALL_REFUSALS: &[&str] = &[
+    "don't call",
+    "do not call",
+    "don’t call",
+    "please no calls",
+    "no phone calls",
+    "no calls",
+    "don't phone",
+    "do not phone",
+    "by email only",
+    "email only",
+    "ne pas m'appeler",
+    "ne pas m’appeler",
+    "ne m'appelez pas",
+    "ne m’appelez pas",
+    "ne pas me téléphoner",
+    "ne pas me rappeler",
+    "pas d'appel",
+    "pas d’appel",
+    "par e-mail uniquement",
+    "par mail uniquement",
+    "uniquement par e-mail",
+    "uniquement par mail",
+];
 
 #[cfg(test)]
 mod tests {
@@ -322,7 +334,10 @@ mod tests {
         assert_eq!(country_in("France and Germany"), None);
         assert_eq!(country_in("Francesca Rossi"), None);
         assert_eq!(country_in("London, United Kingdom"), Some("United Kingdom"));
-        assert_eq!(country_in("the United Kingdom (UK)"), Some("United Kingdom"));
+        assert_eq!(
+            country_in("the United Kingdom (UK)"),
+            Some("United Kingdom")
+        );
         assert_eq!(country_in("United States or the United Kingdom"), None);
         assert_eq!(country_in("a united team"), None);
     }

@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use super::lowercase::lowercase;
 use super::parse::{InboundMail, Mailbox};
+use super::patterns::single_spaced;
 use super::reply::strip_signature;
 use crate::domain::company_size::CompanySize;
 use crate::domain::{Customer, LeadKind};
@@ -209,7 +210,7 @@ fn normalize_label(label: &str) -> String {
         .collect::<String>()
         .to_lowercase()
         .replace('’', "'");
-    folded.split_whitespace().collect::<Vec<_>>().join(" ")
+    single_spaced(&folded)
 }
 
 fn fold_accent(c: char) -> char {
@@ -520,11 +521,7 @@ pub fn guess_locale(text: &str) -> &'static str {
         french += usize::from(FRENCH.contains(&word.as_ref()));
         english += usize::from(ENGLISH.contains(&word.as_ref()));
     }
-    if french > english {
-        "fr"
-    } else {
-        "en"
-    }
+    if french > english { "fr" } else { "en" }
 }
 
 #[cfg(test)]
