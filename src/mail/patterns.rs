@@ -10,12 +10,39 @@
 /// `text`'s words with one space between them, as phrases are written: what
 /// `split_whitespace().collect::<Vec<_>>().join(" ")` gives, without the list of words.
 pub(crate) fn single_spaced(text: &str) -> String {
+    // ASCII other than whitespace is copied a run at a time; only the rest is read as
+    // characters (Unicode whitespace: no-break space, ideographic space…).
+    let is_plain =
+        |b: &u8| b.is_ascii() && !matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ');
     let mut out = String::with_capacity(text.len());
-    for word in text.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
+    let mut space = false;
+    let mut rest = text;
+    loop {
+        let run = rest
+            .bytes()
+            .position(|b| !is_plain(&b))
+            .unwrap_or(rest.len());
+        if run > 0 {
+            if space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = false;
+            out.push_str(&rest[..run]);
         }
-        out.push_str(word);
+        let mut chars = rest[run..].chars();
+        let Some(c) = chars.next() else {
+            break;
+        };
+        rest = chars.as_str();
+        if c.is_whitespace() {
+            space = true;
+        } else {
+            if space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = false;
+            out.push(c);
+        }
     }
     out
 }
@@ -100,6 +127,7 @@ mod tests {
     fn single_spaced_joins_the_words_with_one_space() {
         assert_eq!(single_spaced("  a\t b\r\n\u{a0}c  "), "a b c");
         assert_eq!(single_spaced(" \n "), "");
+        assert_eq!(single_spaced("a\u{0b}b\u{3000}é\u{85}x"), "a b é x");
     }
 
     #[test]
@@ -116,6 +144,16 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn single_spaced_is_split_whitespace_joined(
+            text in "([a-z ]|[\\x00-\\x20]|\\PC|[\u{85}\u{a0}\u{2000}\u{3000}é])*"
+        ) {
+            prop_assert_eq!(
+                single_spaced(&text),
+                text.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
+        }
+
         #[test]
         fn agrees_with_contains(text in "[a-z :xé配信不能]{0,40}") {
             let phrases = Phrases::new(LIST);
