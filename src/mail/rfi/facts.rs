@@ -294,6 +294,21 @@ const CALL_REFUSALS: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        // The readers index words and bytes by hand: any text, however odd, gives an
+        // answer and never a panic.
+        #[test]
+        fn any_text_is_read_without_a_panic(
+            text in "([a-zA-Z0-9 ,.~+-]|\\PC|[\u{a0}\u{202f}≈İΣ’])*"
+        ) {
+            let _ = company_size_in(&text);
+            let _ = country_in(&text);
+            let _ = asks_for_a_call(&text);
+            let _ = country_of_phone(&text);
+        }
+    }
 
     #[test]
     fn sizes_as_customers_write_them() {
