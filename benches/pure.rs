@@ -66,28 +66,36 @@ fn reply_bodies() -> Vec<String> {
         .collect()
 }
 
-fn pipeline(c: &mut Criterion, messages: &[Vec<u8>]) {
-    let context = ClassifyContext {
+fn classify_context() -> ClassifyContext {
+    ClassifyContext {
         bot_address: "leads@leads.example.test".into(),
-    };
+    }
+}
+
+/// Raw mail-parser 0.11 over every message: the yardstick.
+fn raw_parser(messages: &[Vec<u8>]) {
+    for raw in messages {
+        black_box(mail_parser::MessageParser::default().parse(black_box(raw.as_slice())));
+    }
+}
+
+/// Leadbot's parse + classify + RFI extraction over every message.
+fn leadbot_path(messages: &[Vec<u8>], context: &ClassifyContext) {
+    for raw in messages {
+        if let Ok(mail) = parse(black_box(raw)) {
+            black_box(classify(&mail, context));
+            let _ = black_box(rfi::extract(&mail, Sender::Public));
+        }
+    }
+}
+
+fn pipeline(c: &mut Criterion, messages: &[Vec<u8>]) {
+    let context = classify_context();
     let mut group = c.benchmark_group(PIPELINE);
     group.throughput(Throughput::Elements(messages.len() as u64));
-    group.bench_function(RAW_PARSER, |b| {
-        b.iter(|| {
-            for raw in messages {
-                black_box(mail_parser::MessageParser::default().parse(black_box(raw.as_slice())));
-            }
-        });
-    });
+    group.bench_function(RAW_PARSER, |b| b.iter(|| raw_parser(messages)));
     group.bench_function(LEADBOT_PATH, |b| {
-        b.iter(|| {
-            for raw in messages {
-                if let Ok(mail) = parse(black_box(raw)) {
-                    black_box(classify(&mail, &context));
-                    let _ = black_box(rfi::extract(&mail, Sender::Public));
-                }
-            }
-        });
+        b.iter(|| leadbot_path(messages, &context))
     });
     group.finish();
 }
@@ -180,6 +188,11 @@ fn median_ns(output: &Path, group: &str, function: &str) -> Option<f64> {
     estimates["median"]["point_estimate"].as_f64()
 }
 
+/// Profiling aid: `LEADBOT_PURE_PROFILE=leadbot` (or `=mail_parser_alone`) runs that path
+/// once over the messages and nothing else, so that `valgrind --tool=callgrind` counts the
+/// instructions of that path alone (criterion's timing loop would vary the count).
+const PROFILE: &str = "LEADBOT_PURE_PROFILE";
+
 fn main() {
     let messages = messages();
     let bodies = reply_bodies();
@@ -187,6 +200,15 @@ fn main() {
         !messages.is_empty(),
         "no .eml inputs under tests/golden (run from the project folder)"
     );
+    if let Ok(path) = std::env::var(PROFILE) {
+        let context = classify_context();
+        match path.as_str() {
+            RAW_PARSER => raw_parser(&messages),
+            LEADBOT_PATH => leadbot_path(&messages, &context),
+            other => panic!("{PROFILE}={other}: expected {RAW_PARSER} or {LEADBOT_PATH}"),
+        }
+        return;
+    }
     let output = criterion_output_dir();
     let mut c = Criterion::default()
         .output_directory(&output)

@@ -10,7 +10,10 @@
 //! the weaker signs only when another sign of automated mail backs them, so a person
 //! writing "my mail could not be delivered" is still read as a person.
 
+use std::sync::LazyLock;
+
 use super::parse::{InboundMail, message_id_in_header_text};
+use super::patterns::{Phrases, single_spaced};
 
 /// What a bounce says, as far as it can be told.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -233,6 +236,10 @@ const PLAIN_WORDS_SUBJECTS: &[&str] = &[
     "niet bezorgd",
 ];
 
+static REPORT_SUBJECT: LazyLock<Phrases> = LazyLock::new(|| Phrases::new(BOUNCE_SUBJECTS));
+static PLAIN_WORDS_SUBJECT: LazyLock<Phrases> =
+    LazyLock::new(|| Phrases::new(PLAIN_WORDS_SUBJECTS));
+
 /// How surely a subject names a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Subject {
@@ -250,9 +257,9 @@ fn bounce_subject(subject: &str) -> Subject {
         .any(|p| lower.starts_with(p));
     if passed_on {
         Subject::Other
-    } else if BOUNCE_SUBJECTS.iter().any(|s| lower.contains(s)) {
+    } else if REPORT_SUBJECT.found_in(lower) {
         Subject::Report
-    } else if PLAIN_WORDS_SUBJECTS.iter().any(|s| lower.contains(s)) {
+    } else if PLAIN_WORDS_SUBJECT.found_in(lower) {
         Subject::MaybeReport
     } else {
         Subject::Other
@@ -306,14 +313,21 @@ fn has_bounce_opening(text: &str) -> bool {
         .collect::<Vec<_>>()
         .join(" ")
         .to_lowercase();
-    let head: String = head.split_whitespace().collect::<Vec<_>>().join(" ");
+    let head = single_spaced(&head);
     let wont_deliver = head.contains("your message to") && head.contains("could not");
-    wont_deliver
-        || BOUNCE_OPENINGS
-            .iter()
-            .filter(|o| **o != "your message to")
-            .any(|o| head.contains(o))
+    wont_deliver || BOUNCE_OPENING.found_in(&head)
 }
+
+/// The openings but "your message to", which opens a person's mail too: it counts only
+/// with "could not" (above).
+static BOUNCE_OPENING: LazyLock<Phrases> = LazyLock::new(|| {
+    let openings: Vec<&'static str> = BOUNCE_OPENINGS
+        .iter()
+        .copied()
+        .filter(|o| *o != "your message to")
+        .collect();
+    Phrases::new(&openings)
+});
 
 fn is_delay_warning(subject: &str, text: &str) -> bool {
     let lower = format!(

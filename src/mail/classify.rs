@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::parse::InboundMail;
+use super::patterns::single_spaced;
 
 /// The kinds of inbound mail leadbot tells apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -224,7 +225,7 @@ fn has_auto_reply_opening(text: &str) -> bool {
     if is_greeting {
         first = lines.next().unwrap_or_default().to_lowercase();
     }
-    let first: String = first.split_whitespace().collect::<Vec<_>>().join(" ");
+    let first = single_spaced(&first);
     OPENINGS.iter().any(|o| first.starts_with(o))
 }
 

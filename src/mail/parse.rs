@@ -20,6 +20,7 @@ use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, Par
 use serde::Serialize;
 
 use super::html::html_to_text;
+use super::patterns::single_spaced;
 
 /// Larger messages are refused before parsing (25 MiB, a common MTA limit).
 pub const MAX_MESSAGE_BYTES: usize = 25 * 1024 * 1024;
@@ -213,12 +214,6 @@ fn header_start(raw: &[u8]) -> usize {
 /// `Name: value` field, with a field after it, continues the field above. Well-formed
 /// mail is returned as is, without a copy.
 fn repair_header_block(raw: &[u8]) -> Cow<'_, [u8]> {
-    let head_end = raw
-        .windows(2)
-        .position(|w| w == b"\n\n" || w == b"\n\r")
-        .map_or(raw.len(), |n| n + 1);
-    let head = &raw[..head_end];
-    let lines: Vec<&[u8]> = head.split_inclusive(|&b| b == b'\n').collect();
     let is_field = |line: &[u8]| {
         let name_len = line
             .iter()
@@ -227,18 +222,31 @@ fn repair_header_block(raw: &[u8]) -> Cow<'_, [u8]> {
         name_len.is_some()
     };
     let is_continuation = |line: &[u8]| line.first().is_some_and(|b| *b == b' ' || *b == b'\t');
-    let last_field = lines.iter().rposition(|l| is_field(l)).unwrap_or(0);
-    let broken: Vec<usize> = (1..last_field)
-        .filter(|&i| {
-            let line = lines[i];
-            !is_continuation(line) && !is_field(line) && !line.iter().all(u8::is_ascii_whitespace)
-        })
-        .collect();
+    // One walk over the header block, which ends at the first empty line (`\n\n` or
+    // `\n\r`) or with the input: a stray line is broken once a field follows it.
+    let mut head_end = 0;
+    let mut stray = Vec::new();
+    let mut broken = Vec::new();
+    for (i, line) in raw.split_inclusive(|&b| b == b'\n').enumerate() {
+        if i > 0 && matches!(line.first(), Some(b'\n' | b'\r')) {
+            break;
+        }
+        head_end += line.len();
+        // A continuation (leading space or tab) is never a field nor a stray line.
+        if is_continuation(line) {
+            continue;
+        }
+        if is_field(line) {
+            broken.append(&mut stray);
+        } else if i > 0 && !line.iter().all(u8::is_ascii_whitespace) {
+            stray.push(i);
+        }
+    }
     if broken.is_empty() {
         return Cow::Borrowed(raw);
     }
     let mut repaired = Vec::with_capacity(raw.len() + broken.len());
-    for (i, line) in lines.iter().enumerate() {
+    for (i, line) in raw[..head_end].split_inclusive(|&b| b == b'\n').enumerate() {
         if broken.contains(&i) {
             repaired.push(b' ');
         }
@@ -378,7 +386,7 @@ fn first_header_text(message: &Message<'_>, name: &str) -> Option<String> {
 
 /// Joins folded header lines and collapses runs of whitespace.
 fn unfold(value: &str) -> String {
-    value.split_whitespace().collect::<Vec<_>>().join(" ")
+    single_spaced(value)
 }
 
 fn named_headers(message: &Message<'_>, names: &[&str]) -> Vec<RawHeader> {

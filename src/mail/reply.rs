@@ -16,6 +16,8 @@
 //!   separators in front of such blocks.
 //! - signatures: a `-- ` line and the usual "Sent from my iPhone" lines.
 
+use std::borrow::Cow;
+
 /// The new text of a reply: quoted history and signature removed, lines
 /// right-trimmed, CRLF turned into LF, the whole trimmed.
 pub fn reply_text(body: &str) -> String {
@@ -694,8 +696,13 @@ fn signature_start(lines: &[&str]) -> Option<usize> {
 // ---------------------------------------------------------------------------
 // Text helpers
 
-fn normalize_newlines(text: &str) -> String {
-    text.replace("\r\n", "\n").replace('\r', "\n")
+/// CRLF and lone CR as LF; text that has neither is not copied.
+fn normalize_newlines(text: &str) -> Cow<'_, str> {
+    if text.contains('\r') {
+        Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
+    } else {
+        Cow::Borrowed(text)
+    }
 }
 
 /// Joins lines with LF and trims blank lines and spaces at both ends, and

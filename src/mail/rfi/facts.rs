@@ -2,7 +2,11 @@
 //! whether they want a call. Each reader answers only what the text says plainly; when
 //! the text is vague or says two things, the answer is `None` (never a guess).
 
+use std::sync::LazyLock;
+
 use crate::domain::company_size::CompanySize;
+use crate::mail::lowercase::lowercase;
+use crate::mail::patterns::{Phrases, single_spaced};
 
 /// Nouns that count a company's people whatever precedes them.
 const STAFF_NOUNS: &[&str] = &[
@@ -52,13 +56,12 @@ const COMPANY_WORDS: &[&str] = &[
 /// The company's size stated in `text` ("about 400 staff", "PME de 120 personnes",
 /// "2 000 salariés en France"), in the stored form; `None` if it says none or two.
 pub fn company_size_in(text: &str) -> Option<String> {
-    let words: Vec<String> = text
+    // Numbers read the same in any case: only the words around one are lower-cased, to
+    // be compared with the nouns.
+    let words: Vec<&str> = text
         .split(|c: char| c.is_whitespace() && c != '\u{a0}' && c != '\u{202f}')
         .filter(|w| !w.is_empty())
-        .map(|w| {
-            w.trim_matches(|c: char| !c.is_alphanumeric() && c != '+')
-                .to_lowercase()
-        })
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric() && c != '+'))
         .collect();
     let mut sizes: Vec<u32> = Vec::new();
     let mut i = 0;
@@ -66,14 +69,14 @@ pub fn company_size_in(text: &str) -> Option<String> {
         // "a 300-person company", "a 40-employee firm".
         if let Some((count, noun)) = words[i].split_once('-')
             && let Some(value) = plain_number(count)
-            && ["person", "people", "employee", "staff", "strong"].contains(&noun)
+            && ["person", "people", "employee", "staff", "strong"].contains(&&*lowercase(noun))
         {
             sizes.push(value);
             i += 1;
             continue;
         }
         // "2 000" is two words: join digit groups of three.
-        let Some(mut value) = plain_number(&words[i]) else {
+        let Some(mut value) = plain_number(words[i]) else {
             i += 1;
             continue;
         };
@@ -85,13 +88,13 @@ pub fn company_size_in(text: &str) -> Option<String> {
             value = value * 1000 + words[i + 1].parse::<u32>().unwrap_or(0);
             i += 1;
         }
-        let noun = words.get(i + 1).map(String::as_str).unwrap_or_default();
-        let before: Vec<&str> = words[start.saturating_sub(4)..start]
-            .iter()
-            .map(String::as_str)
-            .collect();
-        let counts_staff = STAFF_NOUNS.contains(&noun)
-            || (PEOPLE_NOUNS.contains(&noun) && before.iter().any(|w| COMPANY_WORDS.contains(w)));
+        let noun = lowercase(words.get(i + 1).copied().unwrap_or_default());
+        let before = &words[start.saturating_sub(4)..start];
+        let counts_staff = STAFF_NOUNS.contains(&&*noun)
+            || (PEOPLE_NOUNS.contains(&&*noun)
+                && before
+                    .iter()
+                    .any(|w| COMPANY_WORDS.contains(&&*lowercase(w))));
         if counts_staff && value > 0 {
             sizes.push(value);
         }
@@ -119,69 +122,52 @@ fn plain_number(word: &str) -> Option<u32> {
     groups_ok.then(|| digits.parse().ok()).flatten()
 }
 
-/// Countries as people write them (English and French), with the name profiles use.
-const COUNTRIES: &[(&str, &str)] = &[
-    ("france", "France"),
-    ("belgium", "Belgium"),
-    ("belgique", "Belgium"),
-    ("luxembourg", "Luxembourg"),
-    ("switzerland", "Switzerland"),
-    ("suisse", "Switzerland"),
-    ("united kingdom", "United Kingdom"),
-    ("royaume-uni", "United Kingdom"),
-    ("uk", "United Kingdom"),
-    ("england", "United Kingdom"),
-    ("scotland", "United Kingdom"),
-    ("ireland", "Ireland"),
-    ("irlande", "Ireland"),
-    ("germany", "Germany"),
-    ("allemagne", "Germany"),
-    ("deutschland", "Germany"),
-    ("spain", "Spain"),
-    ("espagne", "Spain"),
-    ("italy", "Italy"),
-    ("italie", "Italy"),
-    ("netherlands", "Netherlands"),
-    ("pays-bas", "Netherlands"),
-    ("portugal", "Portugal"),
-    ("canada", "Canada"),
-    ("united states", "United States"),
-    ("usa", "United States"),
-    ("états-unis", "United States"),
-    ("etats-unis", "United States"),
-    ("maroc", "Morocco"),
-    ("morocco", "Morocco"),
-    ("japan", "Japan"),
-    ("japon", "Japan"),
-];
+/// The country a word names (English or French), as profiles spell it; `next` is the
+/// word after it, for the names of two words ("united kingdom"). A `match` on the word
+/// is one comparison per word of the text, whatever the number of countries.
+fn country_named(word: &str, next: Option<&str>) -> Option<&'static str> {
+    Some(match word {
+        "france" => "France",
+        "belgium" | "belgique" => "Belgium",
+        "luxembourg" => "Luxembourg",
+        "switzerland" | "suisse" => "Switzerland",
+        "royaume-uni" | "uk" | "england" | "scotland" => "United Kingdom",
+        "ireland" | "irlande" => "Ireland",
+        "germany" | "allemagne" | "deutschland" => "Germany",
+        "spain" | "espagne" => "Spain",
+        "italy" | "italie" => "Italy",
+        "netherlands" | "pays-bas" => "Netherlands",
+        "portugal" => "Portugal",
+        "canada" => "Canada",
+        "usa" | "états-unis" | "etats-unis" => "United States",
+        "maroc" | "morocco" => "Morocco",
+        "japan" | "japon" => "Japan",
+        "united" => match next {
+            Some("kingdom") => "United Kingdom",
+            Some("states") => "United States",
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
 
 /// The one country `text` names, as profiles spell it; `None` for none or several.
 pub fn country_in(text: &str) -> Option<&'static str> {
     let lower = text.to_lowercase();
-    let words: Vec<&str> = lower
+    let mut words = lower
         .split(|c: char| !c.is_alphanumeric() && c != '-' && c != 'é')
         .filter(|w| !w.is_empty())
-        .collect();
-    // Most names are one word: look those up at once, and walk the text for a name of
-    // several words only when its first word occurs (linear in the text, not in
-    // countries × words).
-    let present: std::collections::HashSet<&str> = words.iter().copied().collect();
-    let mut found: Vec<&'static str> = Vec::new();
-    for (name, country) in COUNTRIES {
-        let parts: Vec<&str> = name.split(' ').collect();
-        let named = present.contains(parts[0])
-            && (parts.len() == 1
-                || words
-                    .windows(parts.len())
-                    .any(|window| window == parts.as_slice()));
-        if named && !found.contains(country) {
-            found.push(country);
+        .peekable();
+    let mut found = None;
+    while let Some(word) = words.next() {
+        match (found, country_named(word, words.peek().copied())) {
+            (_, None) => {}
+            (None, named) => found = named,
+            (Some(one), Some(other)) if one != other => return None,
+            (Some(_), Some(_)) => {}
         }
     }
-    match found.as_slice() {
-        [one] => Some(one),
-        _ => None,
-    }
+    found
 }
 
 /// Calling codes that name exactly one country (+1 and +7 are shared: not here).
@@ -240,67 +226,89 @@ pub fn country_of_phone(phone: &str) -> Option<&'static str> {
 /// An explicit request to be called or contacted directly (English or French), and
 /// not "please don't call".
 pub fn asks_for_a_call(text: &str) -> bool {
-    const ASKS: &[&str] = &[
-        "call me",
-        "give me a call",
-        "please call",
-        "could you call",
-        "can you call",
-        "could someone call",
-        "can someone call",
-        "phone me",
-        "ring me",
-        "contact me directly",
-        "reach me directly",
-        "contact me by phone",
-        "call us",
-        "appelez-moi",
-        "appelez moi",
-        "rappelez-moi",
-        "rappelez moi",
-        "me rappeler",
-        "m'appeler",
-        "m’appeler",
-        "nous appeler",
-        "nous rappeler",
-        "me téléphoner",
-        "me telephoner",
-        "contactez-moi directement",
-        "me contacter directement",
-        "me contacter par téléphone",
-    ];
-    const REFUSALS: &[&str] = &[
-        "don't call",
-        "do not call",
-        "don’t call",
-        "please no calls",
-        "no phone calls",
-        "no calls",
-        "don't phone",
-        "do not phone",
-        "by email only",
-        "email only",
-        "ne pas m'appeler",
-        "ne pas m’appeler",
-        "ne m'appelez pas",
-        "ne m’appelez pas",
-        "ne pas me téléphoner",
-        "ne pas me rappeler",
-        "pas d'appel",
-        "pas d’appel",
-        "par e-mail uniquement",
-        "par mail uniquement",
-        "uniquement par e-mail",
-        "uniquement par mail",
-    ];
     let lower = text.to_lowercase();
-    let lower: String = lower.split_whitespace().collect::<Vec<_>>().join(" ");
-    ASKS.iter().any(|a| lower.contains(a)) && !REFUSALS.iter().any(|r| lower.contains(r))
+    let lower = single_spaced(&lower);
+    CALL_ASKED.found_in(&lower) && !CALL_REFUSED.found_in(&lower)
 }
+
+static CALL_ASKED: LazyLock<Phrases> = LazyLock::new(|| Phrases::new(CALL_ASKS));
+static CALL_REFUSED: LazyLock<Phrases> = LazyLock::new(|| Phrases::new(CALL_REFUSALS));
+
+/// Ways to ask for a call, lower-cased, one space between words.
+const CALL_ASKS: &[&str] = &[
+    "call me",
+    "give me a call",
+    "please call",
+    "could you call",
+    "can you call",
+    "could someone call",
+    "can someone call",
+    "phone me",
+    "ring me",
+    "contact me directly",
+    "reach me directly",
+    "contact me by phone",
+    "call us",
+    "appelez-moi",
+    "appelez moi",
+    "rappelez-moi",
+    "rappelez moi",
+    "me rappeler",
+    "m'appeler",
+    "m’appeler",
+    "nous appeler",
+    "nous rappeler",
+    "me téléphoner",
+    "me telephoner",
+    "contactez-moi directement",
+    "me contacter directement",
+    "me contacter par téléphone",
+];
+
+/// Ways to say "no call", which win over any request for one.
+const CALL_REFUSALS: &[&str] = &[
+    "don't call",
+    "do not call",
+    "don’t call",
+    "please no calls",
+    "no phone calls",
+    "no calls",
+    "don't phone",
+    "do not phone",
+    "by email only",
+    "email only",
+    "ne pas m'appeler",
+    "ne pas m’appeler",
+    "ne m'appelez pas",
+    "ne m’appelez pas",
+    "ne pas me téléphoner",
+    "ne pas me rappeler",
+    "pas d'appel",
+    "pas d’appel",
+    "par e-mail uniquement",
+    "par mail uniquement",
+    "uniquement par e-mail",
+    "uniquement par mail",
+];
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        // The readers index words and bytes by hand: any text, however odd, gives an
+        // answer and never a panic.
+        #[test]
+        fn any_text_is_read_without_a_panic(
+            text in "([a-zA-Z0-9 ,.~+-]|\\PC|[\u{a0}\u{202f}≈İΣ’])*"
+        ) {
+            let _ = company_size_in(&text);
+            let _ = country_in(&text);
+            let _ = asks_for_a_call(&text);
+            let _ = country_of_phone(&text);
+        }
+    }
 
     #[test]
     fn sizes_as_customers_write_them() {
@@ -340,6 +348,13 @@ mod tests {
         assert_eq!(country_in("Dublin, Ireland"), Some("Ireland"));
         assert_eq!(country_in("France and Germany"), None);
         assert_eq!(country_in("Francesca Rossi"), None);
+        assert_eq!(country_in("London, United Kingdom"), Some("United Kingdom"));
+        assert_eq!(
+            country_in("the United Kingdom (UK)"),
+            Some("United Kingdom")
+        );
+        assert_eq!(country_in("United States or the United Kingdom"), None);
+        assert_eq!(country_in("a united team"), None);
     }
 
     #[test]

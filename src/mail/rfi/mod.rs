@@ -18,7 +18,9 @@ mod signature;
 
 use serde::Serialize;
 
+use super::lowercase::lowercase;
 use super::parse::{InboundMail, Mailbox};
+use super::patterns::single_spaced;
 use super::reply::strip_signature;
 use crate::domain::company_size::CompanySize;
 use crate::domain::{Customer, LeadKind};
@@ -208,7 +210,7 @@ fn normalize_label(label: &str) -> String {
         .collect::<String>()
         .to_lowercase()
         .replace('’', "'");
-    folded.split_whitespace().collect::<Vec<_>>().join(" ")
+    single_spaced(&folded)
 }
 
 fn fold_accent(c: char) -> char {
@@ -509,18 +511,17 @@ pub fn guess_locale(text: &str) -> &'static str {
         "hello", "hi", "i", "we", "you", "for", "our", "a", "the", "with", "need", "thanks",
         "regards", "is", "on", "and",
     ];
-    let words: Vec<String> = text
+    let (mut french, mut english) = (0, 0);
+    for word in text
         .split(|c: char| !c.is_alphabetic())
         .filter(|w| !w.is_empty())
         .take(400)
-        .map(str::to_lowercase)
-        .collect();
-    let score = |list: &[&str]| words.iter().filter(|w| list.contains(&w.as_str())).count();
-    if score(FRENCH) > score(ENGLISH) {
-        "fr"
-    } else {
-        "en"
+    {
+        let word = lowercase(word);
+        french += usize::from(FRENCH.contains(&word.as_ref()));
+        english += usize::from(ENGLISH.contains(&word.as_ref()));
     }
+    if french > english { "fr" } else { "en" }
 }
 
 #[cfg(test)]

@@ -5,7 +5,10 @@
 //! `Head of IT at Fabrikam`. A line is a person's name, a job title, a company, a phone,
 //! an address or something else; only what is recognised is kept.
 
+use std::borrow::Cow;
+
 use super::facts::country_in;
+use crate::mail::lowercase::lowercase;
 
 /// What a signature says; every field is `None` unless the signature says it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -213,18 +216,18 @@ fn split_parts(line: &str) -> Vec<&str> {
     vec![line]
 }
 
-fn words(text: &str) -> Vec<String> {
+fn words(text: &str) -> Vec<Cow<'_, str>> {
     text.split(|c: char| c.is_whitespace() || c == ',' || c == '/' || c == '&')
         .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
+        .map(lowercase)
         .collect()
 }
 
 /// A job title: holds a title word and no company marker.
 fn is_title(text: &str) -> bool {
     let words = words(text);
-    words.iter().any(|w| TITLE_WORDS.contains(&w.as_str()))
-        && !words.iter().any(|w| COMPANY_MARKERS.contains(&w.as_str()))
+    words.iter().any(|w| TITLE_WORDS.contains(&w.as_ref()))
+        && !words.iter().any(|w| COMPANY_MARKERS.contains(&w.as_ref()))
 }
 
 /// Two to four capitalised words of letters, none a title word or company marker.
@@ -237,7 +240,7 @@ pub(super) fn looks_like_person(text: &str) -> bool {
         })
         && !words(text)
             .iter()
-            .any(|w| COMPANY_MARKERS.contains(&w.as_str()) || TITLE_WORDS.contains(&w.as_str()))
+            .any(|w| COMPANY_MARKERS.contains(&w.as_ref()) || TITLE_WORDS.contains(&w.as_ref()))
 }
 
 fn is_closing_line(line: &str) -> bool {
