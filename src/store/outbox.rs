@@ -87,7 +87,16 @@ pub async fn insert(
     .fetch_one(&mut *conn)
     .await
     .doing("queueing a mail")?;
-    for (position, part) in mail.inline.iter().enumerate() {
+    insert_inline_parts(conn, id, &mail.inline).await?;
+    Ok(id)
+}
+
+async fn insert_inline_parts(
+    conn: &mut PgConnection,
+    id: i64,
+    parts: &[InlinePart],
+) -> Result<(), StoreError> {
+    for (position, part) in parts.iter().enumerate() {
         sqlx::query(
             "INSERT INTO outbox_inline_parts
                  (outbox_id, position, content_id, content_type, filename, data)
@@ -103,7 +112,7 @@ pub async fn insert(
         .await
         .doing("queueing a mail's inline part")?;
     }
-    Ok(id)
+    Ok(())
 }
 
 #[derive(sqlx::FromRow)]
@@ -147,9 +156,118 @@ pub async fn thread(
     )
     .bind(lead.0)
     .bind(recipient.as_str())
+    // Planned afresh each time, as `threads` is (see there).
+    .persistent(false)
     .fetch_all(conn)
     .await
     .doing("reading a lead's mail thread")
+}
+
+/// One mail of the threads of several leads: the thread of `(lead, recipient)` is its
+/// Message-IDs in outbox order.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ThreadMail {
+    pub lead_id: i64,
+    pub recipient: String,
+    pub message_id: String,
+}
+
+/// The mail already written about any of `leads`, oldest first: [`thread`] for a chunk of
+/// leads in one query.
+///
+/// Planned afresh on every call (not a prepared statement's cached generic plan): a plan
+/// chosen while the outbox was empty (after a purge) must not be kept as the table grows;
+/// the outbox_thread index serves it at any size (BENCHMARKS.md shows both plans).
+pub async fn threads(
+    conn: &mut PgConnection,
+    leads: &[LeadId],
+) -> Result<Vec<ThreadMail>, StoreError> {
+    let ids: Vec<i64> = leads.iter().map(|id| id.0).collect();
+    sqlx::query_as(THREADS_SQL)
+        .bind(ids)
+        .persistent(false)
+        .fetch_all(conn)
+        .await
+        .doing("reading leads' mail threads")
+}
+
+/// [`threads`]' query (also shown by the load bench's EXPLAIN).
+pub const THREADS_SQL: &str = "SELECT lead_id, recipient, message_id FROM outbox
+     WHERE lead_id = ANY($1) ORDER BY id";
+
+/// A mail to queue with [`insert_many`].
+pub struct NewMail<'a> {
+    pub mail: &'a OutgoingMail,
+    pub lead: Option<LeadId>,
+    pub template: &'a str,
+}
+
+/// [`insert`] for many mails with one statement (and one more per mail with inline parts);
+/// returns how many were queued.
+pub async fn insert_many(
+    conn: &mut PgConnection,
+    mails: &[NewMail<'_>],
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    if mails.is_empty() {
+        return Ok(0);
+    }
+    let column = |f: &dyn Fn(&NewMail<'_>) -> Option<String>| -> Vec<Option<String>> {
+        mails.iter().map(f).collect()
+    };
+    let ids: Vec<(i64, String)> = sqlx::query_as(
+        "INSERT INTO outbox (lead_id, template, recipient, subject, message_id, reply_to,
+             in_reply_to, refs, text_body, html_body, run_at, created_at)
+         SELECT m.lead_id, m.template, m.recipient, m.subject, m.message_id, m.reply_to,
+             m.in_reply_to,
+             coalesce((SELECT array_agg(r) FROM jsonb_array_elements_text(m.refs) AS r),
+                      '{}'),
+             m.text_body, m.html_body, LEAST($11, now()), $11
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                 $7::text[], $8::jsonb[], $9::text[], $10::text[])
+             WITH ORDINALITY AS m (lead_id, template, recipient, subject, message_id,
+                 reply_to, in_reply_to, refs, text_body, html_body, n)
+         ORDER BY m.n
+         RETURNING id, message_id",
+    )
+    .bind(
+        mails
+            .iter()
+            .map(|m| m.lead.map(|l| l.0))
+            .collect::<Vec<_>>(),
+    )
+    .bind(column(&|m| Some(m.template.to_owned())))
+    .bind(column(&|m| Some(m.mail.to.as_str().to_owned())))
+    .bind(column(&|m| Some(m.mail.subject.clone())))
+    .bind(column(&|m| Some(m.mail.message_id.clone())))
+    .bind(column(&|m| m.mail.reply_to.clone()))
+    .bind(column(&|m| m.mail.in_reply_to.clone()))
+    // text[][] cannot hold rows of different lengths: each References list travels as JSON.
+    .bind(
+        mails
+            .iter()
+            .map(|m| serde_json::json!(m.mail.references))
+            .collect::<Vec<_>>(),
+    )
+    .bind(column(&|m| Some(m.mail.text.clone())))
+    .bind(column(&|m| m.mail.html.clone()))
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await
+    .doing("queueing mail")?;
+    let with_parts = mails.iter().filter(|m| !m.mail.inline.is_empty());
+    for new in with_parts {
+        let id = ids
+            .iter()
+            .find(|(_, message_id)| *message_id == new.mail.message_id)
+            .map(|(id, _)| *id)
+            .ok_or(StoreError::Query {
+                doing: "queueing mail",
+                source: sqlx::Error::RowNotFound,
+            })?;
+        insert_inline_parts(conn, id, &new.mail.inline).await?;
+    }
+    Ok(ids.len())
 }
 
 /// Claims the next due row and locks it until the caller's transaction ends; rows other
