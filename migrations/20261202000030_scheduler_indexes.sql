@@ -20,3 +20,16 @@ DROP INDEX leads_hot;
 CREATE INDEX outbox_thread ON outbox (lead_id, recipient, id);
 -- Its first column serves every lookup by lead that the old index did.
 DROP INDEX outbox_lead;
+
+-- The mail threads of a chunk of leads, oldest first (`store::outbox::threads`). Planned
+-- with sequential scans off: on an outbox analyzed while empty (after a purge) there are no
+-- statistics, `lead_id = ANY (...)` is then estimated to match most rows, and a sequential
+-- scan would look cheapest however large the table has grown since; the index is right at
+-- every size.
+CREATE FUNCTION lead_threads(leads bigint[])
+    RETURNS TABLE (lead_id bigint, recipient text, message_id text)
+    LANGUAGE sql STABLE SET enable_seqscan = off
+AS $$
+    SELECT o.lead_id, o.recipient, o.message_id FROM outbox o
+    WHERE o.lead_id = ANY (leads) ORDER BY o.id
+$$;

@@ -173,27 +173,25 @@ pub struct ThreadMail {
 }
 
 /// The mail already written about any of `leads`, oldest first: [`thread`] for a chunk of
-/// leads in one query.
-///
-/// Planned afresh on every call (not a prepared statement's cached generic plan): a plan
-/// chosen while the outbox was empty (after a purge) must not be kept as the table grows;
-/// the outbox_thread index serves it at any size (BENCHMARKS.md shows both plans).
+/// leads in one query, through the function `lead_threads` (migration
+/// 20261202000030_scheduler_indexes), which keeps it on the outbox_thread index even when the
+/// outbox was analyzed empty and grew since.
 pub async fn threads(
     conn: &mut PgConnection,
     leads: &[LeadId],
 ) -> Result<Vec<ThreadMail>, StoreError> {
     let ids: Vec<i64> = leads.iter().map(|id| id.0).collect();
-    sqlx::query_as(THREADS_SQL)
+    sqlx::query_as("SELECT lead_id, recipient, message_id FROM lead_threads($1)")
         .bind(ids)
-        .persistent(false)
         .fetch_all(conn)
         .await
         .doing("reading leads' mail threads")
 }
 
-/// [`threads`]' query (also shown by the load bench's EXPLAIN).
-pub const THREADS_SQL: &str = "SELECT lead_id, recipient, message_id FROM outbox
-     WHERE lead_id = ANY($1) ORDER BY id";
+/// The body of `lead_threads`, for the load bench's EXPLAIN (run with `enable_seqscan`
+/// off, as the function is).
+pub const THREADS_SQL: &str = "SELECT o.lead_id, o.recipient, o.message_id FROM outbox o
+     WHERE o.lead_id = ANY ($1) ORDER BY o.id";
 
 /// A mail to queue with [`insert_many`].
 pub struct NewMail<'a> {
@@ -219,12 +217,9 @@ pub async fn insert_many(
         "INSERT INTO outbox (lead_id, template, recipient, subject, message_id, reply_to,
              in_reply_to, refs, text_body, html_body, run_at, created_at)
          SELECT m.lead_id, m.template, m.recipient, m.subject, m.message_id, m.reply_to,
-             m.in_reply_to,
-             coalesce((SELECT array_agg(r) FROM jsonb_array_elements_text(m.refs) AS r),
-                      '{}'),
-             m.text_body, m.html_body, LEAST($11, now()), $11
+             m.in_reply_to, string_to_array(m.refs, ' '), m.text_body, m.html_body, LEAST($11, now()), $11
          FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                 $7::text[], $8::jsonb[], $9::text[], $10::text[])
+                 $7::text[], $8::text[], $9::text[], $10::text[])
              WITH ORDINALITY AS m (lead_id, template, recipient, subject, message_id,
                  reply_to, in_reply_to, refs, text_body, html_body, n)
          ORDER BY m.n
@@ -242,13 +237,9 @@ pub async fn insert_many(
     .bind(column(&|m| Some(m.mail.message_id.clone())))
     .bind(column(&|m| m.mail.reply_to.clone()))
     .bind(column(&|m| m.mail.in_reply_to.clone()))
-    // text[][] cannot hold rows of different lengths: each References list travels as JSON.
-    .bind(
-        mails
-            .iter()
-            .map(|m| serde_json::json!(m.mail.references))
-            .collect::<Vec<_>>(),
-    )
+    // text[][] cannot hold rows of different lengths: each References list travels as one
+    // string, space-separated (a Message-ID has no spaces).
+    .bind(column(&|m| Some(m.mail.references.join(" "))))
     .bind(column(&|m| Some(m.mail.text.clone())))
     .bind(column(&|m| m.mail.html.clone()))
     .bind(now)
