@@ -23,13 +23,13 @@ use crate::domain::lifecycle::{self, TransitionError};
 use crate::domain::{Action, Actor, EventKind, Lead, LeadEvent, LeadId, LeadState, Outcome};
 use crate::mail::templates::{Reminder, RenderError};
 use crate::store::schedule::{self as store, Cursor, DueLead, Rule};
-use crate::store::{Doing, StoreError, leads, outbox};
+use crate::store::{Doing, StoreError, counts, leads, outbox};
 
 /// Leads claimed per transaction: few enough that a reply waiting on one of their locks
 /// waits milliseconds, enough that the round trips are shared by many leads.
-const CHUNK: i64 = 250;
+pub const CHUNK: i64 = 500;
 /// A rule stops after this many chunks (1,000,000 leads) per tick; the next tick continues.
-const MAX_CHUNKS: usize = 4_000;
+const MAX_CHUNKS: usize = 2_000;
 
 /// A lead's clock, as the timed rules read it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +172,8 @@ pub async fn tick_until(
     stop: impl Fn() -> bool,
 ) -> Result<TickReport, SchedulerError> {
     let mut report = TickReport::default();
+    // Keeps /metrics' counts a few rows each, however much was written since the last tick.
+    counts::compact(&mut *pool.acquire().await.doing("folding row counts")?).await?;
     for rule in Rule::ALL {
         run_rule(pool, config, rule, now, &stop, &mut report).await?;
     }
@@ -186,6 +188,9 @@ pub async fn tick_until(
 
 /// Claims the rule's due leads chunk by chunk along its index, each chunk in one short
 /// transaction, each lead at most once per tick (even one whose work fails).
+///
+/// One chunk at a time: two side by side (as two schedulers would run) were slower on the
+/// two shared cores, where PostgreSQL's writes are most of the time.
 async fn run_rule(
     pool: &PgPool,
     config: &Config,
