@@ -45,10 +45,14 @@ pub const COUNTS_SQL: &str = "SELECT key, sum(n)::bigint FROM row_counts WHERE t
 
 /// Folds the deltas the triggers appended into one row per key. Safe beside writers (they
 /// append rows this statement does not see) and beside another compaction (the rows it
-/// deleted first are skipped here).
+/// deleted first are skipped here). Writes nothing (no commit to flush) when every key has
+/// one row already, as on an idle tick.
 pub async fn compact(conn: &mut PgConnection) -> Result<(), StoreError> {
     sqlx::query(
-        "WITH folded AS (DELETE FROM row_counts RETURNING tbl, key, n)
+        "WITH folded AS (
+             DELETE FROM row_counts
+             WHERE EXISTS (SELECT FROM row_counts GROUP BY tbl, key HAVING count(*) > 1)
+             RETURNING tbl, key, n)
          INSERT INTO row_counts (tbl, key, n)
          SELECT tbl, key, sum(n) FROM folded GROUP BY tbl, key HAVING sum(n) <> 0",
     )
