@@ -278,13 +278,29 @@ impl Audience {
             }
         }
         let customer_locales = leads::customer_locales(tx, &ids).await?;
-        let mut referrers = HashMap::new();
-        for lead in leads {
-            let own = customer_locales.get(&lead.id).map(String::as_str);
-            if let Some(referrer) = referrer(tx, bot, lead, own).await? {
-                referrers.insert(lead.id, referrer);
-            }
-        }
+        // Referrers who are partner contacts are written to in their own language.
+        let referrer_emails: Vec<EmailAddress> = leads
+            .iter()
+            .filter_map(|lead| EmailAddress::parse(&lead.referrer.as_ref()?.email).ok())
+            .collect();
+        let contact_locales: HashMap<String, String> = if referrer_emails.is_empty() {
+            HashMap::new()
+        } else {
+            let emails: Vec<&str> = referrer_emails.iter().map(EmailAddress::as_str).collect();
+            directory::contacts_by_email(tx, &emails)
+                .await?
+                .into_iter()
+                .map(|contact| (contact.email, contact.locale))
+                .collect()
+        };
+        let referrers = leads
+            .iter()
+            .filter_map(|lead| {
+                let own = customer_locales.get(&lead.id).map(String::as_str);
+                let recipient = referrer(bot, lead, &contact_locales, own)?;
+                Some((lead.id, recipient))
+            })
+            .collect();
         let mut threads: HashMap<_, Vec<String>> = HashMap::new();
         for mail in outbox::threads(tx, &ids).await? {
             threads
@@ -522,30 +538,23 @@ async fn profile_contacts(
         .collect())
 }
 
-/// Who referred the lead, in their language: a partner's contact in their own; a staff
-/// member in the language of the request they forwarded (`customer_locale`, else the bot's
-/// default).
-async fn referrer(
-    tx: &mut PgConnection,
+/// Who referred the lead, in their language: a partner's contact in their own (found in
+/// `contact_locales`, by address); a staff member in the language of the request they
+/// forwarded (`customer_locale`, else the bot's default).
+fn referrer(
     bot: &BotConfig,
     lead: &Lead,
+    contact_locales: &HashMap<String, String>,
     customer_locale: Option<&str>,
-) -> Result<Option<Recipient>, StoreError> {
-    let Some(referrer) = &lead.referrer else {
-        return Ok(None);
-    };
-    let Ok(email) = EmailAddress::parse(&referrer.email) else {
-        return Ok(None);
-    };
-    let own = match directory::contact_by_email(tx, &email).await? {
-        Some(contact) => Some(contact.locale),
-        None => customer_locale.map(str::to_owned),
-    };
-    let locale = own
-        .as_deref()
-        .and_then(Locale::parse)
-        .unwrap_or(bot.default_locale);
-    Ok(Recipient::outsider(email.as_str(), locale))
+) -> Option<Recipient> {
+    let referrer = lead.referrer.as_ref()?;
+    let email = EmailAddress::parse(&referrer.email).ok()?;
+    let own = contact_locales
+        .get(email.as_str())
+        .map(String::as_str)
+        .or(customer_locale);
+    let locale = own.and_then(Locale::parse).unwrap_or(bot.default_locale);
+    Recipient::outsider(email.as_str(), locale)
 }
 
 /// The customer, if reachable.
