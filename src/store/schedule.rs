@@ -65,7 +65,7 @@ impl Rule {
     }
 
     /// Leads whose clock column is at or before this instant are due for the rule.
-    fn due_until(self, schedule: &ScheduleConfig, now: DateTime<Utc>) -> DateTime<Utc> {
+    pub fn due_until(self, schedule: &ScheduleConfig, now: DateTime<Utc>) -> DateTime<Utc> {
         match self {
             Rule::Expire | Rule::CloseHotWindow => now,
             Rule::FinalReminder => now + schedule.final_reminder,

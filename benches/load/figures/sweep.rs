@@ -344,11 +344,7 @@ mod plans {
         println!("\n  plans, {when}:");
         let schedule = &config.schedule;
         for rule in Rule::ALL {
-            let until = match rule {
-                Rule::Expire | Rule::CloseHotWindow => now,
-                Rule::FinalReminder => now + schedule.final_reminder,
-                Rule::FirstReminder => now - schedule.first_reminder,
-            };
+            let until = rule.due_until(schedule, now);
             let sql = rule.claim_sql();
             let plan = explain(pool, &sql, |q| {
                 q.bind(until)
