@@ -1,5 +1,6 @@
 //! The scheduler on PostgreSQL: each timed rule at its boundary, catch-up after downtime,
-//! two schedulers racing, and ticks that repeat.
+//! two schedulers racing, sweeps longer than a chunk, a stop mid-sweep, and ticks that
+//! repeat.
 
 mod support;
 
@@ -8,8 +9,9 @@ use support::fixtures::{chloe_inquiry, insert_lead};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use leadbot::config::Config;
 use leadbot::domain::{LeadId, LeadKind, Referrer, ReferrerKind};
+use leadbot::store::counts::{self, Counted};
 use leadbot::store::leads::NewLead;
-use leadbot::workflow::scheduler::{TickReport, tick};
+use leadbot::workflow::scheduler::{CHUNK, TickReport, tick, tick_until};
 use sqlx::PgPool;
 use support::db::{SECRET, TestDb, seed_directory};
 use support::leadbot::{run, stdout};
@@ -389,5 +391,178 @@ async fn leadbot_tick_prints_what_it_did() {
     assert!(
         String::from_utf8_lossy(&bad.stderr).contains("RFC 3339"),
         "{bad:?}"
+    );
+}
+
+/// More leads than one chunk holds: `chunks` chunks and a half, half of them referred.
+async fn many_leads(pool: &PgPool, chunks: i64, received: DateTime<Utc>) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for i in 0..(chunks * CHUNK + CHUNK / 2) {
+        let came = if i % 2 == 0 {
+            Came::Inquiry
+        } else {
+            Came::Referred
+        };
+        ids.push(new_lead(pool, came, received).await);
+    }
+    ids
+}
+
+/// Per lead: its timed events (after `received`) and its mail, as (template, count) pairs.
+async fn what_each_lead_got(pool: &PgPool) -> Vec<(i64, Vec<String>, i64)> {
+    sqlx::query_as(
+        "SELECT l.id,
+             coalesce((SELECT array_agg(kind ORDER BY id) FROM lead_events e
+                       WHERE e.lead_id = l.id AND kind <> 'received'), '{}'),
+             (SELECT count(*) FROM outbox o WHERE o.lead_id = l.id)
+         FROM leads l ORDER BY l.id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_sweep_longer_than_a_chunk_expires_each_lead_once_with_one_set_of_mail() {
+    let (db, config) = world().await;
+    let ids = many_leads(&db.pool, 2, t0()).await;
+    // One lead already had mail to a contact: its expiry notice joins that thread.
+    let threaded = ids[0];
+    let mut tx = db.pool.begin().await.unwrap();
+    let lead = leadbot::store::leads::load(&mut tx, LeadId(threaded))
+        .await
+        .unwrap()
+        .unwrap();
+    leadbot::workflow::notify::new_lead(&mut tx, &config.bot, &lead, t0())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let first = tick(&db.pool, &config, at(15, 0)).await.unwrap();
+    assert_eq!(first.expired, ids.len());
+    assert_eq!(first.failed, 0);
+    // Each expired: contacts and (customer or referrer), once.
+    let expected_mail = (CONTACTS + 1) * ids.len() as i64 + CONTACTS + 1;
+    assert_eq!(first.mails_queued as i64, expected_mail - (CONTACTS + 1));
+    for (id, timed, mails) in what_each_lead_got(&db.pool).await {
+        assert_eq!(timed, ["expired"], "{}", LeadId(id));
+        let own = if id == threaded {
+            2 * (CONTACTS + 1)
+        } else {
+            CONTACTS + 1
+        };
+        assert_eq!(mails, own, "{}", LeadId(id));
+    }
+    let (in_reply_to, references): (Option<String>, Vec<String>) = sqlx::query_as(
+        "SELECT in_reply_to, refs FROM outbox
+         WHERE lead_id = $1 AND template = 'contacts_expired' ORDER BY id LIMIT 1",
+    )
+    .bind(threaded)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    let earlier: String = sqlx::query_scalar(
+        "SELECT o.message_id FROM outbox o JOIN outbox e ON e.recipient = o.recipient
+             AND e.lead_id = o.lead_id AND e.template = 'contacts_expired'
+         WHERE o.lead_id = $1 AND o.template = 'new_lead' ORDER BY e.id LIMIT 1",
+    )
+    .bind(threaded)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(in_reply_to.as_deref(), Some(earlier.as_str()));
+    assert_eq!(references, [earlier]);
+
+    let again = tick(&db.pool, &config, at(16, 0)).await.unwrap();
+    assert!(again.did_nothing(), "{again:?}");
+}
+
+#[tokio::test]
+async fn two_schedulers_sharing_a_long_sweep_fire_each_rule_once() {
+    let (db, config) = world().await;
+    let ids = many_leads(&db.pool, 3, t0()).await;
+    let other = leadbot::store::connect(&db.url).await.unwrap();
+    let now = at(15, 0);
+    let (a, b) = tokio::join!(tick(&db.pool, &config, now), tick(&other, &config, now));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    eprintln!("scheduler A: {a:?}\nscheduler B: {b:?}");
+    assert_eq!(a.expired + b.expired, ids.len(), "{a:?} {b:?}");
+    assert_eq!(a.failed + b.failed, 0);
+    for (id, timed, mails) in what_each_lead_got(&db.pool).await {
+        assert_eq!(timed, ["expired"], "{}", LeadId(id));
+        assert_eq!(mails, CONTACTS + 1, "{}", LeadId(id));
+    }
+}
+
+#[tokio::test]
+async fn a_stop_mid_sweep_leaves_whole_chunks_and_the_next_tick_finishes() {
+    let (db, config) = world().await;
+    let ids = many_leads(&db.pool, 2, t0()).await;
+    // Asked to stop once the first chunk is done.
+    let asked = std::sync::atomic::AtomicUsize::new(0);
+    let stop = || asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 1;
+    let stopped = tick_until(&db.pool, &config, at(15, 0), stop)
+        .await
+        .unwrap();
+    assert_eq!(stopped.expired, CHUNK as usize, "{stopped:?}");
+    for (id, timed, mails) in what_each_lead_got(&db.pool).await {
+        let expired = state(&db.pool, id).await == "expired";
+        // Each lead is done whole or not at all.
+        if expired {
+            assert_eq!((timed.len(), mails), (1, CONTACTS + 1), "{}", LeadId(id));
+        } else {
+            assert_eq!((timed.len(), mails), (0, 0), "{}", LeadId(id));
+        }
+    }
+    let rest = tick(&db.pool, &config, at(15, 0)).await.unwrap();
+    assert_eq!(stopped.expired + rest.expired, ids.len());
+    for (id, timed, mails) in what_each_lead_got(&db.pool).await {
+        assert_eq!((timed.len(), mails), (1, CONTACTS + 1), "{}", LeadId(id));
+    }
+}
+
+#[tokio::test]
+async fn row_counts_follow_leads_and_mail_through_a_sweep() {
+    let (db, config) = world().await;
+    let ids = many_leads(&db.pool, 1, t0()).await;
+    let counted = |table| {
+        let pool = db.pool.clone();
+        async move {
+            counts::by_key(&pool, table)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|(key, n)| (key.join("/"), n))
+                .collect::<Vec<_>>()
+        }
+    };
+    let counted_by_sql = |sql: &'static str| {
+        let pool = db.pool.clone();
+        async move {
+            sqlx::query_as::<_, (String, i64)>(sql)
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let n = ids.len() as i64;
+    assert_eq!(counted(Counted::Leads).await, [("received".to_string(), n)]);
+    tick(&db.pool, &config, at(15, 0)).await.unwrap();
+    // Before and after the deltas are folded, the same counts as counting the rows.
+    for _ in 0..2 {
+        let leads = "SELECT state, count(*) FROM leads GROUP BY 1 ORDER BY 1";
+        assert_eq!(counted(Counted::Leads).await, counted_by_sql(leads).await);
+        let outbox = "SELECT state, count(*) FROM outbox GROUP BY 1 ORDER BY 1";
+        assert_eq!(counted(Counted::Outbox).await, counted_by_sql(outbox).await);
+        let mut conn = db.pool.acquire().await.unwrap();
+        counts::compact(&mut conn).await.unwrap();
+    }
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM row_counts")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        rows, 2,
+        "one row per key once folded: leads expired, outbox queued"
     );
 }

@@ -65,6 +65,10 @@ pub struct Options {
     /// `leadbot deliver` processes, and as many `psql` ones (default 200, quick 20).
     #[arg(long, env = "LEADBOT_BENCH_DELIVERIES")]
     deliveries: Option<usize>,
+    /// The sweep figure also prints the plans (EXPLAIN ANALYZE, BUFFERS) of the scheduler's
+    /// claim queries, its thread lookup and the /metrics counts, before and after the sweep.
+    #[arg(long, env = "LEADBOT_BENCH_PLANS")]
+    plans: bool,
     /// Figures to run (all when none): backlog, history, latency, outbox, sweep, deliver.
     /// RSS is read during backlog (under load) and latency (idle).
     figures: Vec<Figure>,
@@ -85,6 +89,7 @@ pub struct Sizes {
     pub sweep_leads: usize,
     pub sweep_due: usize,
     pub deliveries: usize,
+    pub plans: bool,
 }
 
 impl Options {
@@ -108,6 +113,7 @@ impl Options {
             sweep_leads: pick(self.sweep_leads, 1_000_000, 20_000),
             sweep_due: pick(self.sweep_due, 100_000, 2_000),
             deliveries: pick(self.deliveries, 200, 20).max(1),
+            plans: self.plans,
         };
         assert!(
             sizes.sweep_due <= sizes.sweep_leads,

@@ -2,7 +2,7 @@
 //! end in `_total`, histograms in `_bucket`/`_sum`/`_count`, every series under `leadbot_`).
 //!
 //! Counts that several processes share (messages by class, leads by state, the outbox)
-//! are read from PostgreSQL when scraped, so every instance reports the same truth; what
+//! are read from PostgreSQL when scraped (kept by triggers: `store::counts`), so every instance reports the same truth; what
 //! only this process knows (sends, retries, reconnects, ingest latency) is counted in
 //! memory. A scrape never waits more than [`DATABASE_BUDGET`] for PostgreSQL: when it is
 //! away, the process's own series still come, with `leadbot_database_up 0`.
@@ -16,7 +16,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use sqlx::PgPool;
 
-use crate::store::{Doing, StoreError};
+use crate::store::StoreError;
+use crate::store::counts::{self, Counted};
 use crate::telemetry::LatencyHistogram;
 use crate::workflow::listener::ListenerStatsSnapshot;
 
@@ -138,20 +139,23 @@ impl Metrics {
 }
 
 async fn read_counts(pool: &PgPool) -> Result<DatabaseCounts, StoreError> {
-    let inbound = sqlx::query_as(
-        "SELECT coalesce(class, 'unreadable'), outcome, count(*) FROM inbound_messages
-         GROUP BY 1, 2 ORDER BY 1, 2",
-    )
-    .fetch_all(pool);
-    let leads =
-        sqlx::query_as("SELECT state, count(*) FROM leads GROUP BY 1 ORDER BY 1").fetch_all(pool);
-    let outbox =
-        sqlx::query_as("SELECT state, count(*) FROM outbox GROUP BY 1 ORDER BY 1").fetch_all(pool);
-    let (inbound, leads, outbox) = tokio::join!(inbound, leads, outbox);
+    let (inbound, leads, outbox) = tokio::join!(
+        counts::by_key(pool, Counted::InboundMessages),
+        counts::by_key(pool, Counted::Leads),
+        counts::by_key(pool, Counted::Outbox),
+    );
+    let pair = |(key, n): (Vec<String>, i64)| (key.into_iter().next().unwrap_or_default(), n);
     Ok(DatabaseCounts {
-        inbound: inbound.doing("counting inbound messages")?,
-        leads: leads.doing("counting leads")?,
-        outbox: outbox.doing("counting outbox mail")?,
+        inbound: inbound?
+            .into_iter()
+            .map(|(key, n)| {
+                let mut key = key.into_iter();
+                let class = key.next().unwrap_or_default();
+                (class, key.next().unwrap_or_default(), n)
+            })
+            .collect(),
+        leads: leads?.into_iter().map(pair).collect(),
+        outbox: outbox?.into_iter().map(pair).collect(),
     })
 }
 

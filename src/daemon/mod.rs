@@ -219,7 +219,8 @@ async fn scheduler_loop(
         .to_std()
         .unwrap_or(Duration::from_secs(60));
     loop {
-        match scheduler::tick(&pool, &config, Utc::now()).await {
+        let stop = || *stopped.borrow();
+        match scheduler::tick_until(&pool, &config, Utc::now(), stop).await {
             Ok(report) => {
                 Metrics::add(&metrics.scheduler_ticks, 1);
                 if report.did_nothing() {

@@ -185,6 +185,20 @@ pub async fn contact_by_email(
     .doing("looking up a contact")
 }
 
+/// The contacts with any of these addresses (spelled as stored).
+pub async fn contacts_by_email(
+    conn: &mut PgConnection,
+    emails: &[&str],
+) -> Result<Vec<ContactRow>, StoreError> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {CONTACT_COLUMNS} FROM contacts WHERE email = ANY($1)"
+    )))
+    .bind(emails)
+    .fetch_all(conn)
+    .await
+    .doing("looking up contacts")
+}
+
 /// The contacts who receive a profile's leads.
 pub async fn profile_contacts(
     conn: &mut PgConnection,

@@ -266,16 +266,46 @@ pub async fn insert(
 }
 
 pub async fn load(conn: &mut PgConnection, id: LeadId) -> Result<Option<Lead>, StoreError> {
-    let row: Option<LeadRow> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {LEAD_COLUMNS} FROM leads WHERE id = $1"
+    Ok(load_many(conn, &[id]).await?.pop())
+}
+
+/// The leads with these ids (those that exist), in id order, each with its contacts: two
+/// queries whatever their number.
+pub async fn load_many(conn: &mut PgConnection, ids: &[LeadId]) -> Result<Vec<Lead>, StoreError> {
+    let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+    let rows: Vec<LeadRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {LEAD_COLUMNS} FROM leads WHERE id = ANY($1) ORDER BY id"
     )))
-    .bind(id.0)
-    .fetch_optional(&mut *conn)
+    .bind(&ids)
+    .fetch_all(&mut *conn)
     .await
     .doing("reading a lead")?;
-    let Some(row) = row else { return Ok(None) };
-    let contacts = contacts(conn, id).await?;
-    row.into_lead(contacts).map(Some)
+    let mut contacts: std::collections::HashMap<i64, Vec<LeadContact>> =
+        sqlx::query_as::<_, (i64, String, Option<String>, Option<String>)>(
+            "SELECT lead_id, name, phone, email FROM lead_contacts WHERE lead_id = ANY($1)
+             ORDER BY id",
+        )
+        .bind(&ids)
+        .fetch_all(&mut *conn)
+        .await
+        .doing("reading a lead's contacts")?
+        .into_iter()
+        .fold(
+            Default::default(),
+            |mut by_lead, (lead, name, phone, email)| {
+                by_lead
+                    .entry(lead)
+                    .or_default()
+                    .push(LeadContact { name, phone, email });
+                by_lead
+            },
+        );
+    rows.into_iter()
+        .map(|row| {
+            let own = contacts.remove(&row.id).unwrap_or_default();
+            row.into_lead(own)
+        })
+        .collect()
 }
 
 async fn contacts(conn: &mut PgConnection, id: LeadId) -> Result<Vec<LeadContact>, StoreError> {
@@ -339,58 +369,107 @@ pub async fn save(
     outcome: &Outcome,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    if outcome.changed_nothing() {
-        return Ok(true);
+    Ok(save_many(conn, &[(before, outcome)], now).await?.is_empty())
+}
+
+/// Writes decided transitions, each guarded by the version its decision read, in a few
+/// statements whatever their number; returns the leads that changed meanwhile (not written:
+/// neither their row, nor their contacts, nor their events).
+pub async fn save_many(
+    conn: &mut PgConnection,
+    changes: &[(&Lead, &Outcome)],
+    now: DateTime<Utc>,
+) -> Result<Vec<LeadId>, StoreError> {
+    let changes: Vec<_> = changes
+        .iter()
+        .filter(|(_, outcome)| !outcome.changed_nothing())
+        .collect();
+    if changes.is_empty() {
+        return Ok(Vec::new());
     }
-    let lead = &outcome.lead;
-    let updated = sqlx::query(
-        "UPDATE leads SET state = $3, favorite = $4, deal_name = $5, deal_value = $6,
-             deal_currency = $7, deal_timeframe = $8, deal_notes = $9, deal_crm_id = $10,
-             deal_campaign_id = $11, decline_reason = $12, decline_notes = $13,
-             registration = $14, first_response_at = $15, closed_at = $16, version = $17
-         WHERE id = $1 AND version = $2",
+    let column = |f: &dyn Fn(&Lead) -> Option<String>| -> Vec<Option<String>> {
+        changes.iter().map(|(_, o)| f(&o.lead)).collect()
+    };
+    let leads = || changes.iter().map(|(_, o)| &o.lead);
+    let saved: Vec<i64> = sqlx::query_scalar(
+        "UPDATE leads SET state = c.state, favorite = c.favorite, deal_name = c.deal_name,
+             deal_value = c.deal_value, deal_currency = c.deal_currency,
+             deal_timeframe = c.deal_timeframe, deal_notes = c.deal_notes,
+             deal_crm_id = c.deal_crm_id, deal_campaign_id = c.deal_campaign_id,
+             decline_reason = c.decline_reason, decline_notes = c.decline_notes,
+             registration = c.registration, first_response_at = c.first_response_at,
+             closed_at = c.closed_at, version = c.version
+         FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::boolean[], $5::text[],
+                 $6::numeric[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+                 $12::text[], $13::text[], $14::jsonb[], $15::timestamptz[],
+                 $16::timestamptz[], $17::integer[])
+             AS c (id, before_version, state, favorite, deal_name, deal_value, deal_currency,
+                   deal_timeframe, deal_notes, deal_crm_id, deal_campaign_id, decline_reason,
+                   decline_notes, registration, first_response_at, closed_at, version)
+         WHERE leads.id = c.id AND leads.version = c.before_version
+         RETURNING leads.id",
     )
-    .bind(lead.id.0)
-    .bind(before.version)
-    .bind(lead.state.as_str())
-    .bind(lead.favorite)
-    .bind(&lead.deal.name)
-    .bind(lead.deal.value.as_ref().map(|m| m.amount))
-    .bind(lead.deal.value.as_ref().map(|m| m.currency.as_str()))
-    .bind(&lead.deal.timeframe)
-    .bind(&lead.deal.notes)
-    .bind(&lead.deal.crm_id)
-    .bind(&lead.deal.campaign_id)
-    .bind(lead.decline.as_ref().map(|d| d.reason.as_str()))
-    .bind(lead.decline.as_ref().and_then(|d| d.notes.as_deref()))
-    .bind(lead.registration.as_ref().map(registration_to_json))
-    .bind(lead.first_response_at)
-    .bind(lead.closed_at)
-    .bind(lead.version)
-    .execute(&mut *conn)
+    .bind(leads().map(|l| l.id.0).collect::<Vec<_>>())
+    .bind(changes.iter().map(|(b, _)| b.version).collect::<Vec<_>>())
+    .bind(leads().map(|l| l.state.as_str()).collect::<Vec<_>>())
+    .bind(leads().map(|l| l.favorite).collect::<Vec<_>>())
+    .bind(column(&|l| l.deal.name.clone()))
+    .bind(
+        leads()
+            .map(|l| l.deal.value.as_ref().map(|m| m.amount))
+            .collect::<Vec<_>>(),
+    )
+    .bind(column(&|l| {
+        l.deal.value.as_ref().map(|m| m.currency.clone())
+    }))
+    .bind(column(&|l| l.deal.timeframe.clone()))
+    .bind(column(&|l| l.deal.notes.clone()))
+    .bind(column(&|l| l.deal.crm_id.clone()))
+    .bind(column(&|l| l.deal.campaign_id.clone()))
+    .bind(column(&|l| {
+        l.decline.as_ref().map(|d| d.reason.as_str().to_owned())
+    }))
+    .bind(column(&|l| {
+        l.decline.as_ref().and_then(|d| d.notes.clone())
+    }))
+    .bind(
+        leads()
+            .map(|l| l.registration.as_ref().map(registration_to_json))
+            .collect::<Vec<_>>(),
+    )
+    .bind(leads().map(|l| l.first_response_at).collect::<Vec<_>>())
+    .bind(leads().map(|l| l.closed_at).collect::<Vec<_>>())
+    .bind(leads().map(|l| l.version).collect::<Vec<_>>())
+    .fetch_all(&mut *conn)
     .await
     .doing("saving a lead")?;
-    if updated.rows_affected() == 0 {
-        return Ok(false);
+    let saved: std::collections::HashSet<i64> = saved.into_iter().collect();
+    let (written, stale): (Vec<_>, Vec<_>) = changes
+        .into_iter()
+        .partition(|(_, outcome)| saved.contains(&outcome.lead.id.0));
+    for (before, outcome) in &written {
+        let lead = &outcome.lead;
+        for contact in lead.contacts.iter().skip(before.contacts.len()) {
+            sqlx::query(
+                "INSERT INTO lead_contacts (lead_id, name, phone, email, added_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(lead.id.0)
+            .bind(&contact.name)
+            .bind(&contact.phone)
+            .bind(&contact.email)
+            .bind(now)
+            .execute(&mut *conn)
+            .await
+            .doing("adding a lead contact")?;
+        }
     }
-    for contact in lead.contacts.iter().skip(before.contacts.len()) {
-        sqlx::query(
-            "INSERT INTO lead_contacts (lead_id, name, phone, email, added_at)
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(lead.id.0)
-        .bind(&contact.name)
-        .bind(&contact.phone)
-        .bind(&contact.email)
-        .bind(now)
-        .execute(&mut *conn)
-        .await
-        .doing("adding a lead contact")?;
-    }
-    for event in &outcome.events {
-        append_event(conn, lead.id, now, event).await?;
-    }
-    Ok(true)
+    let events: Vec<(LeadId, &LeadEvent)> = written
+        .iter()
+        .flat_map(|(_, outcome)| outcome.events.iter().map(|e| (outcome.lead.id, e)))
+        .collect();
+    append_events(conn, &events, now).await?;
+    Ok(stale.iter().map(|(_, outcome)| outcome.lead.id).collect())
 }
 
 pub async fn append_event(
@@ -399,14 +478,40 @@ pub async fn append_event(
     at: DateTime<Utc>,
     event: &LeadEvent,
 ) -> Result<(), StoreError> {
+    append_events(conn, &[(id, event)], at).await
+}
+
+/// Appends events to leads' histories, all at `at`, in order, with one statement.
+pub async fn append_events(
+    conn: &mut PgConnection,
+    events: &[(LeadId, &LeadEvent)],
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
     sqlx::query(
-        "INSERT INTO lead_events (lead_id, at, kind, actor, data) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO lead_events (lead_id, at, kind, actor, data)
+         SELECT e.lead_id, $2, e.kind, e.actor, e.data
+         FROM unnest($1::bigint[], $3::text[], $4::text[], $5::jsonb[])
+             WITH ORDINALITY AS e (lead_id, kind, actor, data, n)
+         ORDER BY e.n",
     )
-    .bind(id.0)
+    .bind(events.iter().map(|(id, _)| id.0).collect::<Vec<_>>())
     .bind(at)
-    .bind(event.kind.as_str())
-    .bind(&event.actor)
-    .bind(&event.data)
+    .bind(
+        events
+            .iter()
+            .map(|(_, e)| e.kind.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        events
+            .iter()
+            .map(|(_, e)| e.actor.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(events.iter().map(|(_, e)| &e.data).collect::<Vec<_>>())
     .execute(conn)
     .await
     .doing("appending a lead event")?;
@@ -448,4 +553,25 @@ pub async fn customer_locale(
         .await
         .doing("reading a customer's language")
         .map(Option::flatten)
+}
+
+/// The languages the customers of these leads wrote in, where known (see
+/// [`customer_locale`]).
+pub async fn customer_locales(
+    conn: &mut PgConnection,
+    ids: &[LeadId],
+) -> Result<std::collections::HashMap<LeadId, String>, StoreError> {
+    let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT id, customer_locale FROM leads
+         WHERE id = ANY($1) AND customer_locale IS NOT NULL",
+    )
+    .bind(ids)
+    .fetch_all(conn)
+    .await
+    .doing("reading customers' languages")?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, locale)| (LeadId(id), locale))
+        .collect())
 }

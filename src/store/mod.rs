@@ -2,6 +2,7 @@
 //! database needed) and every one of them is exercised by the tests in `tests/`.
 
 pub mod checkpoints;
+pub mod counts;
 pub mod directory;
 pub mod inbound;
 pub mod leads;

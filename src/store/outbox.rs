@@ -88,7 +88,16 @@ pub async fn insert(
     .fetch_one(&mut *conn)
     .await
     .doing("queueing a mail")?;
-    for (position, part) in mail.inline.iter().enumerate() {
+    insert_inline_parts(conn, id, &mail.inline).await?;
+    Ok(id)
+}
+
+async fn insert_inline_parts(
+    conn: &mut PgConnection,
+    id: i64,
+    parts: &[InlinePart],
+) -> Result<(), StoreError> {
+    for (position, part) in parts.iter().enumerate() {
         sqlx::query(
             "INSERT INTO outbox_inline_parts
                  (outbox_id, position, content_id, content_type, filename, data)
@@ -104,54 +113,7 @@ pub async fn insert(
         .await
         .doing("queueing a mail's inline part")?;
     }
-    Ok(id)
-}
-
-/// Queues several mails of one lead in one statement — one round trip, where [`insert`]
-/// costs one per mail: a new lead's notifications, queued as an RFI in a backlog is
-/// ingested. A mail with inline parts goes through [`insert`]. Returns the outbox rows' ids.
-pub async fn insert_several(
-    conn: &mut PgConnection,
-    mails: &[(OutgoingMail, &str)],
-    lead: Option<LeadId>,
-    now: DateTime<Utc>,
-) -> Result<Vec<i64>, StoreError> {
-    let (with_parts, plain): (Vec<_>, Vec<_>) =
-        mails.iter().partition(|(mail, _)| !mail.inline.is_empty());
-    let mut ids = Vec::with_capacity(mails.len());
-    if !plain.is_empty() {
-        let mut query = sqlx::QueryBuilder::new(
-            "INSERT INTO outbox (lead_id, template, recipient, subject, message_id, reply_to,
-                 in_reply_to, refs, text_body, html_body, run_at, created_at) ",
-        );
-        query.push_values(plain, |mut row, (mail, template)| {
-            row.push_bind(lead.map(|l| l.0))
-                .push_bind(*template)
-                .push_bind(mail.to.as_str())
-                .push_bind(&mail.subject)
-                .push_bind(&mail.message_id)
-                .push_bind(&mail.reply_to)
-                .push_bind(&mail.in_reply_to)
-                .push_bind(&mail.references)
-                .push_bind(&mail.text)
-                .push_bind(&mail.html)
-                .push("LEAST(")
-                .push_bind_unseparated(now)
-                .push_unseparated(", now())")
-                .push_bind(now);
-        });
-        query.push(" RETURNING id");
-        let inserted: Vec<i64> = query
-            .build_query_scalar()
-            .fetch_all(&mut *conn)
-            .await
-            .doing("queueing mails")?;
-        ids.extend(inserted);
-    }
-    for (mail, template) in with_parts {
-        ids.push(insert(conn, mail, lead, template, now).await?);
-    }
-    Ok(ids)
+    Ok(())
 }
 
 #[derive(sqlx::FromRow)]
@@ -195,9 +157,109 @@ pub async fn thread(
     )
     .bind(lead.0)
     .bind(recipient.as_str())
+    // Planned afresh each time, as `threads` is (see there).
+    .persistent(false)
     .fetch_all(conn)
     .await
     .doing("reading a lead's mail thread")
+}
+
+/// One mail of the threads of several leads: the thread of `(lead, recipient)` is its
+/// Message-IDs in outbox order.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ThreadMail {
+    pub lead_id: i64,
+    pub recipient: String,
+    pub message_id: String,
+}
+
+/// The mail already written about any of `leads`, oldest first: [`thread`] for a chunk of
+/// leads in one query, through the function `lead_threads` (migration
+/// 20261202000030_scheduler_indexes), which keeps it on the outbox_thread index even when the
+/// outbox was analyzed empty and grew since.
+pub async fn threads(
+    conn: &mut PgConnection,
+    leads: &[LeadId],
+) -> Result<Vec<ThreadMail>, StoreError> {
+    let ids: Vec<i64> = leads.iter().map(|id| id.0).collect();
+    sqlx::query_as("SELECT lead_id, recipient, message_id FROM lead_threads($1)")
+        .bind(ids)
+        .fetch_all(conn)
+        .await
+        .doing("reading leads' mail threads")
+}
+
+/// The body of `lead_threads`, for the load bench's EXPLAIN (run with `enable_seqscan`
+/// off, as the function is).
+pub const THREADS_SQL: &str = "SELECT o.lead_id, o.recipient, o.message_id FROM outbox o
+     WHERE o.lead_id = ANY ($1) ORDER BY o.id";
+
+/// A mail to queue with [`insert_many`].
+pub struct NewMail<'a> {
+    pub mail: &'a OutgoingMail,
+    pub lead: Option<LeadId>,
+    pub template: &'a str,
+}
+
+/// [`insert`] for many mails with one statement (and one more per mail with inline parts):
+/// a new lead's notifications, a scheduler chunk's mail. Returns the rows' ids, in order.
+pub async fn insert_many(
+    conn: &mut PgConnection,
+    mails: &[NewMail<'_>],
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, StoreError> {
+    if mails.is_empty() {
+        return Ok(Vec::new());
+    }
+    let column = |f: &dyn Fn(&NewMail<'_>) -> Option<String>| -> Vec<Option<String>> {
+        mails.iter().map(f).collect()
+    };
+    let ids: Vec<(i64, String)> = sqlx::query_as(
+        "INSERT INTO outbox (lead_id, template, recipient, subject, message_id, reply_to,
+             in_reply_to, refs, text_body, html_body, run_at, created_at)
+         SELECT m.lead_id, m.template, m.recipient, m.subject, m.message_id, m.reply_to,
+             m.in_reply_to, string_to_array(m.refs, ' '), m.text_body, m.html_body, LEAST($11, now()), $11
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                 $7::text[], $8::text[], $9::text[], $10::text[])
+             WITH ORDINALITY AS m (lead_id, template, recipient, subject, message_id,
+                 reply_to, in_reply_to, refs, text_body, html_body, n)
+         ORDER BY m.n
+         RETURNING id, message_id",
+    )
+    .bind(
+        mails
+            .iter()
+            .map(|m| m.lead.map(|l| l.0))
+            .collect::<Vec<_>>(),
+    )
+    .bind(column(&|m| Some(m.template.to_owned())))
+    .bind(column(&|m| Some(m.mail.to.as_str().to_owned())))
+    .bind(column(&|m| Some(m.mail.subject.clone())))
+    .bind(column(&|m| Some(m.mail.message_id.clone())))
+    .bind(column(&|m| m.mail.reply_to.clone()))
+    .bind(column(&|m| m.mail.in_reply_to.clone()))
+    // text[][] cannot hold rows of different lengths: each References list travels as one
+    // string, space-separated (a Message-ID has no spaces).
+    .bind(column(&|m| Some(m.mail.references.join(" "))))
+    .bind(column(&|m| Some(m.mail.text.clone())))
+    .bind(column(&|m| m.mail.html.clone()))
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await
+    .doing("queueing mail")?;
+    let with_parts = mails.iter().filter(|m| !m.mail.inline.is_empty());
+    for new in with_parts {
+        let id = ids
+            .iter()
+            .find(|(_, message_id)| *message_id == new.mail.message_id)
+            .map(|(id, _)| *id)
+            .ok_or(StoreError::Query {
+                doing: "queueing mail",
+                source: sqlx::Error::RowNotFound,
+            })?;
+        insert_inline_parts(conn, id, &new.mail.inline).await?;
+    }
+    Ok(ids.into_iter().map(|(id, _)| id).collect())
 }
 
 /// A claimed row, with the inline parts it was queued with.

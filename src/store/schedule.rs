@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use sqlx::PgConnection;
+use sqlx::{AssertSqlSafe, PgConnection};
 
 use super::{Doing, StoreError};
 use crate::config::ScheduleConfig;
@@ -23,79 +23,171 @@ pub struct DueLead {
     pub hot_closed_at: Option<DateTime<Utc>>,
 }
 
-/// Locks up to `limit` leads with id above `after` that some timed rule may be due for,
-/// skipping leads another transaction holds (another scheduler, or a reply being applied).
-/// The WHERE clause is a cheap pre-filter; `scheduler::due_chores` decides.
+/// A timed rule, as the scheduler claims its leads: each has a partial index holding only
+/// the leads it may still fire for (migration `scheduler_indexes`), walked in the order of
+/// the rule's own clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    Expire,
+    FinalReminder,
+    FirstReminder,
+    CloseHotWindow,
+}
+
+impl Rule {
+    /// Expiry first: a lead overdue after downtime is expired, not reminded.
+    pub const ALL: [Rule; 4] = [
+        Rule::Expire,
+        Rule::FinalReminder,
+        Rule::FirstReminder,
+        Rule::CloseHotWindow,
+    ];
+
+    /// The clock column the rule's index is ordered by, and the predicate that index holds
+    /// (repeated verbatim in the claim so the planner matches the partial index).
+    fn index(self) -> (&'static str, &'static str) {
+        match self {
+            Rule::Expire => ("expires_at", "state = 'received'"),
+            Rule::FinalReminder => (
+                "expires_at",
+                "state = 'received' AND final_reminder_at IS NULL",
+            ),
+            Rule::FirstReminder => (
+                "received_at",
+                "state = 'received' AND first_reminder_at IS NULL",
+            ),
+            Rule::CloseHotWindow => (
+                "hot_until",
+                "state IN ('received', 'accepted') AND hot_closed_at IS NULL \
+                 AND hot_until IS NOT NULL",
+            ),
+        }
+    }
+
+    /// Leads whose clock column is at or before this instant are due for the rule.
+    pub fn due_until(self, schedule: &ScheduleConfig, now: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            Rule::Expire | Rule::CloseHotWindow => now,
+            Rule::FinalReminder => now + schedule.final_reminder,
+            Rule::FirstReminder => now - schedule.first_reminder,
+        }
+    }
+
+    /// Where a claim that ended at `lead` resumes.
+    pub fn cursor(self, lead: &DueLead) -> Cursor {
+        let at = match self {
+            Rule::Expire | Rule::FinalReminder => Some(lead.expires_at),
+            Rule::FirstReminder => Some(lead.received_at),
+            Rule::CloseHotWindow => lead.hot_until,
+        };
+        Cursor {
+            at: at.unwrap_or(Cursor::start().at),
+            id: lead.id,
+        }
+    }
+
+    /// The claim query (also shown by the load bench's EXPLAIN).
+    pub fn claim_sql(self) -> String {
+        let (clock, holds) = self.index();
+        format!(
+            "SELECT id, state, received_at, expires_at, hot_until, first_reminder_at,
+                 final_reminder_at, hot_closed_at
+             FROM leads
+             WHERE {holds} AND {clock} <= $1 AND ({clock}, id) > ($2, $3)
+             ORDER BY {clock}, id
+             LIMIT $4
+             FOR UPDATE SKIP LOCKED"
+        )
+    }
+}
+
+/// A position in a rule's index: claims go on after it, so each lead is visited at most
+/// once per tick, even one whose work failed or that another scheduler held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    at: DateTime<Utc>,
+    id: i64,
+}
+
+impl Cursor {
+    /// Before every lead: 0001-01-01, long before any lead and inside PostgreSQL's range.
+    pub fn start() -> Cursor {
+        Cursor {
+            at: DateTime::from_timestamp(-62_135_596_800, 0).unwrap_or_default(),
+            id: 0,
+        }
+    }
+}
+
+/// Locks up to `limit` leads the rule may be due for, after `after` in the rule's index
+/// order, skipping leads another transaction holds (another scheduler, or a reply being
+/// applied). The WHERE clause is a cheap pre-filter; `scheduler::due_chores` decides.
 pub async fn claim_due(
     conn: &mut PgConnection,
-    after: i64,
+    rule: Rule,
+    after: Cursor,
     schedule: &ScheduleConfig,
     now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<DueLead>, StoreError> {
-    sqlx::query_as(
-        "SELECT id, state, received_at, expires_at, hot_until, first_reminder_at,
-             final_reminder_at, hot_closed_at
-         FROM leads
-         WHERE id > $1 AND (
-             (state = 'received' AND (
-                 expires_at <= $2
-                 OR (first_reminder_at IS NULL AND received_at <= $3)
-                 OR (final_reminder_at IS NULL AND expires_at <= $4)))
-             OR (state IN ('received', 'accepted') AND hot_closed_at IS NULL
-                 AND hot_until <= $2))
-         ORDER BY id
-         LIMIT $5
-         FOR UPDATE SKIP LOCKED",
-    )
-    .bind(after)
-    .bind(now)
-    .bind(now - schedule.first_reminder)
-    .bind(now + schedule.final_reminder)
-    .bind(limit)
-    .fetch_all(conn)
-    .await
-    .doing("claiming leads with due timed work")
+    sqlx::query_as(AssertSqlSafe(rule.claim_sql()))
+        .bind(rule.due_until(schedule, now))
+        .bind(after.at)
+        .bind(after.id)
+        .bind(limit)
+        .fetch_all(conn)
+        .await
+        .doing("claiming leads with due timed work")
 }
 
-/// Records the reminders sent; `first` and `last` say which markers to set (a final
+/// Records reminders sent, one `(lead, first, last)` each: which markers to set (a final
 /// reminder that catches up sets both, so the first one never follows it).
 pub async fn mark_reminded(
     conn: &mut PgConnection,
-    id: LeadId,
-    first: bool,
-    last: bool,
+    reminded: &[(LeadId, bool, bool)],
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    if reminded.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = reminded.iter().map(|(id, _, _)| id.0).collect();
+    let first: Vec<bool> = reminded.iter().map(|(_, first, _)| *first).collect();
+    let last: Vec<bool> = reminded.iter().map(|(_, _, last)| *last).collect();
     sqlx::query(
         "UPDATE leads SET
-             first_reminder_at = CASE WHEN $2 THEN coalesce(first_reminder_at, $4)
+             first_reminder_at = CASE WHEN r.first THEN coalesce(first_reminder_at, $4)
                                       ELSE first_reminder_at END,
-             final_reminder_at = CASE WHEN $3 THEN coalesce(final_reminder_at, $4)
+             final_reminder_at = CASE WHEN r.last THEN coalesce(final_reminder_at, $4)
                                       ELSE final_reminder_at END
-         WHERE id = $1",
+         FROM unnest($1::bigint[], $2::boolean[], $3::boolean[]) AS r (id, first, last)
+         WHERE leads.id = r.id",
     )
-    .bind(id.0)
+    .bind(ids)
     .bind(first)
     .bind(last)
     .bind(now)
     .execute(conn)
     .await
-    .doing("recording a reminder")?;
+    .doing("recording reminders")?;
     Ok(())
 }
 
-pub async fn mark_hot_window_closed(
+/// Records that these leads' contact windows were said closed.
+pub async fn mark_hot_windows_closed(
     conn: &mut PgConnection,
-    id: LeadId,
+    leads: &[LeadId],
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE leads SET hot_closed_at = $2 WHERE id = $1 AND hot_closed_at IS NULL")
-        .bind(id.0)
+    if leads.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = leads.iter().map(|id| id.0).collect();
+    sqlx::query("UPDATE leads SET hot_closed_at = $2 WHERE id = ANY($1) AND hot_closed_at IS NULL")
+        .bind(ids)
         .bind(now)
         .execute(conn)
         .await
-        .doing("recording a closed contact window")?;
+        .doing("recording closed contact windows")?;
     Ok(())
 }
 

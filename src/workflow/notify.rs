@@ -4,6 +4,8 @@
 //! Everything here runs inside the caller's transaction: the mail is queued if and only if
 //! the change that causes it commits. Nothing is sent here; the outbox worker sends.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
@@ -72,16 +74,6 @@ pub async fn enqueue(
     outbox::insert(tx, mail, lead, template, now).await
 }
 
-/// Queues several mails of one lead together (one round trip); returns the outbox rows' ids.
-pub async fn enqueue_several(
-    tx: &mut PgConnection,
-    mails: &[(OutgoingMail, &str)],
-    lead: Option<LeadId>,
-    now: DateTime<Utc>,
-) -> Result<Vec<i64>, StoreError> {
-    outbox::insert_several(tx, mails, lead, now).await
-}
-
 /// A new lead: the notification to each of the profile's contacts, and the acknowledgement
 /// to the customer when their address is known, queued together. The lead was just
 /// created, so no mail of its own is there to thread onto: none is looked for. (Both save
@@ -100,22 +92,36 @@ pub async fn new_lead(
             reply_to: &reply_to,
             now,
         };
-        let composed = compose(&notification, &recipient)?;
-        mails.push(address(
+        mails.push(first_of_thread(
             bot,
             &recipient,
-            Some(lead.id),
-            composed,
-            Vec::new(),
+            lead.id,
+            compose(&notification, &recipient)?,
         ));
     }
     // A referred lead's customer talks to their referrer; only direct requests are acknowledged.
     let direct = lead.referrer.is_none();
     if let Some(customer) = customer(tx, bot, lead).await?.filter(|_| direct) {
         let composed = compose(&Notification::Acknowledgement { lead }, &customer)?;
-        mails.push(address(bot, &customer, Some(lead.id), composed, Vec::new()));
+        mails.push(first_of_thread(bot, &customer, lead.id, composed));
     }
-    Ok(enqueue_several(tx, &mails, Some(lead.id), now).await?)
+    let new: Vec<_> = mails.iter().map(Addressed::to_new).collect();
+    Ok(outbox::insert_many(tx, &new, now).await?)
+}
+
+/// The first mail of a (lead, recipient) thread, addressed: nothing to look up.
+fn first_of_thread(
+    bot: &BotConfig,
+    recipient: &Recipient,
+    lead: LeadId,
+    composed: Composed,
+) -> Addressed {
+    let template = composed.template;
+    Addressed {
+        mail: addressed_mail(bot, recipient, Some(lead), composed, Vec::new(), None),
+        lead,
+        template,
+    }
 }
 
 /// The mail a transition's notices call for (customer, referrer, contacts, reviewers).
@@ -125,12 +131,23 @@ pub async fn notices(
     outcome: &Outcome,
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>, NotifyError> {
+    let mut audience = Audience::load(tx, bot, &[&outcome.lead]).await?;
+    let decided = decide_notices(bot, &audience, outcome)?;
+    Ok(queue_decided(tx, bot, &mut audience, decided, now).await?)
+}
+
+/// [`notices`] decided and rendered, not yet threaded nor queued.
+pub fn decide_notices(
+    bot: &BotConfig,
+    audience: &Audience,
+    outcome: &Outcome,
+) -> Result<Vec<Decided>, RenderError> {
     let lead = &outcome.lead;
-    let mut queued = Vec::new();
+    let mut decided = Vec::new();
     for notice in &outcome.notices {
         match notice {
             Notice::CustomerDeclined | Notice::CustomerExpired => {
-                let Some(customer) = customer(tx, bot, lead).await? else {
+                let Some(customer) = audience.customer(bot, lead) else {
                     continue;
                 };
                 let notification = if *notice == Notice::CustomerDeclined {
@@ -138,12 +155,10 @@ pub async fn notices(
                 } else {
                     Notification::CustomerExpired { lead }
                 };
-                queued.push(
-                    queue(tx, bot, &customer, Some(lead.id), &notification, None, now).await?,
-                );
+                decided.push(Decided::render(customer, lead.id, &notification)?);
             }
             Notice::ReferrerClosed | Notice::ReferrerExpired => {
-                let Some(referrer) = referrer(tx, bot, lead).await? else {
+                let Some(referrer) = audience.referrers.get(&lead.id) else {
                     continue;
                 };
                 let notification = if *notice == Notice::ReferrerClosed {
@@ -151,17 +166,23 @@ pub async fn notices(
                 } else {
                     Notification::ReferrerExpired { lead }
                 };
-                queued.push(
-                    queue(tx, bot, &referrer, Some(lead.id), &notification, None, now).await?,
-                );
+                decided.push(Decided::render(referrer.clone(), lead.id, &notification)?);
             }
             Notice::ContactsExpired => {
-                queued.extend(to_contacts(tx, bot, lead, ContactNotice::Expired, now).await?);
+                decided.extend(decide_to_contacts(
+                    bot,
+                    audience,
+                    lead,
+                    ContactNotice::Expired,
+                )?);
             }
             Notice::RegistrationReviewed => {
-                queued.extend(
-                    to_contacts(tx, bot, lead, ContactNotice::RegistrationReviewed, now).await?,
-                );
+                decided.extend(decide_to_contacts(
+                    bot,
+                    audience,
+                    lead,
+                    ContactNotice::RegistrationReviewed,
+                )?);
             }
             Notice::RegistrationForReview => {
                 for reviewer in &bot.reviewers {
@@ -175,14 +196,12 @@ pub async fn notices(
                         lead,
                         reply_to: &reply_to,
                     };
-                    queued.push(
-                        queue(tx, bot, &recipient, Some(lead.id), &notification, None, now).await?,
-                    );
+                    decided.push(Decided::render(recipient, lead.id, &notification)?);
                 }
             }
         }
     }
-    Ok(queued)
+    Ok(decided)
 }
 
 /// To the profile's contacts but the one who acted: `who` accepted, declined, won or lost
@@ -223,9 +242,21 @@ pub async fn to_contacts(
     what: ContactNotice,
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>, NotifyError> {
-    let mut queued = Vec::new();
-    for recipient in profile_contacts(tx, bot, lead).await? {
-        let reply_to = reply_address(bot, lead.id, &recipient);
+    let mut audience = Audience::load(tx, bot, &[lead]).await?;
+    let decided = decide_to_contacts(bot, &audience, lead, what)?;
+    Ok(queue_decided(tx, bot, &mut audience, decided, now).await?)
+}
+
+/// [`to_contacts`] decided and rendered, not yet threaded nor queued.
+pub fn decide_to_contacts(
+    bot: &BotConfig,
+    audience: &Audience,
+    lead: &Lead,
+    what: ContactNotice,
+) -> Result<Vec<Decided>, RenderError> {
+    let mut decided = Vec::new();
+    for recipient in audience.contacts(lead) {
+        let reply_to = reply_address(bot, lead.id, recipient);
         let reply_to = reply_to.as_str();
         let notification = match what {
             ContactNotice::Reminder(reminder) => Notification::Reminder {
@@ -239,7 +270,174 @@ pub async fn to_contacts(
                 Notification::RegistrationReviewed { lead, reply_to }
             }
         };
-        queued.push(queue(tx, bot, &recipient, Some(lead.id), &notification, None, now).await?);
+        decided.push(Decided::render(recipient.clone(), lead.id, &notification)?);
+    }
+    Ok(decided)
+}
+
+/// Who hears about some leads, and the threads their mail joins: read once for them all
+/// (one lead, or a chunk of the scheduler's sweep), so deciding their mail needs no query.
+pub struct Audience {
+    /// Each profile's contacts, by profile id.
+    contacts: HashMap<String, Vec<Recipient>>,
+    customer_locales: HashMap<LeadId, String>,
+    referrers: HashMap<LeadId, Recipient>,
+    /// The Message-IDs written so far to each (lead, recipient), oldest first.
+    threads: HashMap<(LeadId, String), Vec<String>>,
+}
+
+impl Audience {
+    pub async fn load(
+        tx: &mut PgConnection,
+        bot: &BotConfig,
+        leads: &[&Lead],
+    ) -> Result<Self, StoreError> {
+        let ids: Vec<LeadId> = leads.iter().map(|lead| lead.id).collect();
+        let mut contacts = HashMap::new();
+        for lead in leads {
+            if !contacts.contains_key(&lead.profile_id) {
+                let recipients = profile_contacts(tx, bot, lead).await?;
+                contacts.insert(lead.profile_id.clone(), recipients);
+            }
+        }
+        let customer_locales = leads::customer_locales(tx, &ids).await?;
+        // Referrers who are partner contacts are written to in their own language.
+        let referrer_emails: Vec<EmailAddress> = leads
+            .iter()
+            .filter_map(|lead| EmailAddress::parse(&lead.referrer.as_ref()?.email).ok())
+            .collect();
+        let contact_locales: HashMap<String, String> = if referrer_emails.is_empty() {
+            HashMap::new()
+        } else {
+            let emails: Vec<&str> = referrer_emails.iter().map(EmailAddress::as_str).collect();
+            directory::contacts_by_email(tx, &emails)
+                .await?
+                .into_iter()
+                .map(|contact| (contact.email, contact.locale))
+                .collect()
+        };
+        let referrers = leads
+            .iter()
+            .filter_map(|lead| {
+                let own = customer_locales.get(&lead.id).map(String::as_str);
+                let recipient = referrer(bot, lead, &contact_locales, own)?;
+                Some((lead.id, recipient))
+            })
+            .collect();
+        let mut threads: HashMap<_, Vec<String>> = HashMap::new();
+        for mail in outbox::threads(tx, &ids).await? {
+            threads
+                .entry((LeadId(mail.lead_id), mail.recipient))
+                .or_default()
+                .push(mail.message_id);
+        }
+        Ok(Self {
+            contacts,
+            customer_locales,
+            referrers,
+            threads,
+        })
+    }
+
+    fn contacts(&self, lead: &Lead) -> &[Recipient] {
+        self.contacts
+            .get(&lead.profile_id)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    fn customer(&self, bot: &BotConfig, lead: &Lead) -> Option<Recipient> {
+        let locale = self.customer_locales.get(&lead.id).map(String::as_str);
+        customer_recipient(bot, lead, locale)
+    }
+}
+
+/// One mail decided and rendered for one recipient, not yet threaded nor queued.
+pub struct Decided {
+    recipient: Recipient,
+    lead: LeadId,
+    composed: Composed,
+}
+
+impl Decided {
+    fn render(
+        recipient: Recipient,
+        lead: LeadId,
+        notification: &Notification<'_>,
+    ) -> Result<Self, RenderError> {
+        Ok(Self {
+            composed: Composed {
+                rendered: templates::render(notification, recipient.locale)?,
+                inline: Vec::new(),
+                template: notification.template_name(),
+            },
+            recipient,
+            lead,
+        })
+    }
+}
+
+/// Decided mail, threaded and addressed, in order: each joins its (lead, recipient) thread
+/// in `audience`, so a second mail to somebody about a lead answers the first.
+pub fn address(bot: &BotConfig, audience: &mut Audience, decided: Vec<Decided>) -> Vec<Addressed> {
+    decided
+        .into_iter()
+        .map(
+            |Decided {
+                 recipient,
+                 lead,
+                 composed,
+             }| {
+                let thread = audience
+                    .threads
+                    .entry((lead, recipient.email.as_str().to_owned()))
+                    .or_default();
+                let template = composed.template;
+                let mail =
+                    addressed_mail(bot, &recipient, Some(lead), composed, thread.clone(), None);
+                thread.push(mail.message_id.clone());
+                Addressed {
+                    mail,
+                    lead,
+                    template,
+                }
+            },
+        )
+        .collect()
+}
+
+/// A mail ready for the outbox.
+pub struct Addressed {
+    pub mail: OutgoingMail,
+    pub lead: LeadId,
+    pub template: &'static str,
+}
+
+impl Addressed {
+    pub fn to_new(&self) -> outbox::NewMail<'_> {
+        outbox::NewMail {
+            mail: &self.mail,
+            lead: Some(self.lead),
+            template: self.template,
+        }
+    }
+}
+
+/// Threads, addresses and queues decided mail one row at a time; returns the rows' ids.
+async fn queue_decided(
+    tx: &mut PgConnection,
+    bot: &BotConfig,
+    audience: &mut Audience,
+    decided: Vec<Decided>,
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, StoreError> {
+    let mut queued = Vec::new();
+    for addressed in address(bot, audience, decided) {
+        let Addressed {
+            mail,
+            lead,
+            template,
+        } = &addressed;
+        queued.push(enqueue(tx, mail, Some(*lead), template, now).await?);
     }
     Ok(queued)
 }
@@ -316,35 +514,36 @@ pub async fn queue_composed(
     replying_to: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
-    let mut references = match lead {
+    let template = composed.template;
+    let thread = match lead {
         Some(lead) => outbox::thread(tx, lead, &recipient.email).await?,
         None => Vec::new(),
     };
-    references.extend(replying_to.map(|id| id.trim_matches(['<', '>']).to_string()));
-    let (mail, template) = address(bot, recipient, lead, composed, references);
+    let mail = addressed_mail(bot, recipient, lead, composed, thread, replying_to);
     enqueue(tx, &mail, lead, template, now).await
 }
 
-/// Addresses one rendered mail, as a follow-up of `references` (Message-IDs, oldest first;
-/// empty for the first mail of a thread), ready to queue with its template's name.
-fn address(
+/// The mail itself: addressed, with its reply token, threaded under `thread` (the
+/// Message-IDs written to the recipient about the lead) and the message it answers.
+fn addressed_mail(
     bot: &BotConfig,
     recipient: &Recipient,
     lead: Option<LeadId>,
     composed: Composed,
-    references: Vec<String>,
-) -> (OutgoingMail, &'static str) {
+    thread: Vec<String>,
+    replying_to: Option<&str>,
+) -> OutgoingMail {
     let Composed {
-        rendered,
-        inline,
-        template,
+        rendered, inline, ..
     } = composed;
     let token = lead
         .zip(recipient.contact_id)
         .map(|(lead, contact)| token::sign(bot.secret.expose(), lead, contact));
+    let mut references = thread;
+    references.extend(replying_to.map(|id| id.trim_matches(['<', '>']).to_string()));
     let skip = references.len().saturating_sub(MAX_REFERENCES);
     let references: Vec<String> = references.into_iter().skip(skip).collect();
-    let mail = OutgoingMail {
+    OutgoingMail {
         to: recipient.email.clone(),
         subject: rendered.subject,
         text: rendered.text,
@@ -354,8 +553,7 @@ fn address(
         in_reply_to: references.last().cloned(),
         references,
         inline,
-    };
-    (mail, template)
+    }
 }
 
 async fn profile_contacts(
@@ -370,47 +568,46 @@ async fn profile_contacts(
         .collect())
 }
 
-/// Who referred the lead, in their language: a partner's contact in their own; a staff
-/// member in the language of the request they forwarded (else the bot's default).
-async fn referrer(
-    tx: &mut PgConnection,
+/// Who referred the lead, in their language: a partner's contact in their own (found in
+/// `contact_locales`, by address); a staff member in the language of the request they
+/// forwarded (`customer_locale`, else the bot's default).
+fn referrer(
     bot: &BotConfig,
     lead: &Lead,
-) -> Result<Option<Recipient>, StoreError> {
-    let Some(referrer) = &lead.referrer else {
-        return Ok(None);
-    };
-    let Ok(email) = EmailAddress::parse(&referrer.email) else {
-        return Ok(None);
-    };
-    let own = match directory::contact_by_email(tx, &email).await? {
-        Some(contact) => Some(contact.locale),
-        None => leads::customer_locale(tx, lead.id).await?,
-    };
-    let locale = own
-        .as_deref()
-        .and_then(Locale::parse)
-        .unwrap_or(bot.default_locale);
-    Ok(Recipient::outsider(email.as_str(), locale))
+    contact_locales: &HashMap<String, String>,
+    customer_locale: Option<&str>,
+) -> Option<Recipient> {
+    let referrer = lead.referrer.as_ref()?;
+    let email = EmailAddress::parse(&referrer.email).ok()?;
+    let own = contact_locales
+        .get(email.as_str())
+        .map(String::as_str)
+        .or(customer_locale);
+    let locale = own.and_then(Locale::parse).unwrap_or(bot.default_locale);
+    Recipient::outsider(email.as_str(), locale)
 }
 
-/// The customer, in the language of their request (else the bot's default), if reachable.
+/// The customer, if reachable.
 async fn customer(
     tx: &mut PgConnection,
     bot: &BotConfig,
     lead: &Lead,
 ) -> Result<Option<Recipient>, StoreError> {
-    let Some(email) = &lead.customer.email else {
-        return Ok(None);
-    };
-    // A form that names the bot as the customer would have it acknowledge itself.
-    if bare_address(email) == bare_address(bot.address.as_str()) {
+    if lead.customer.email.is_none() {
         return Ok(None);
     }
-    let locale = leads::customer_locale(tx, lead.id)
-        .await?
-        .as_deref()
-        .and_then(Locale::parse)
-        .unwrap_or(bot.default_locale);
-    Ok(Recipient::outsider(email, locale))
+    let locale = leads::customer_locale(tx, lead.id).await?;
+    Ok(customer_recipient(bot, lead, locale.as_deref()))
+}
+
+/// The customer, in the language of their request (`locale`, else the bot's default), if
+/// reachable.
+fn customer_recipient(bot: &BotConfig, lead: &Lead, locale: Option<&str>) -> Option<Recipient> {
+    let email = lead.customer.email.as_ref()?;
+    // A form that names the bot as the customer would have it acknowledge itself.
+    if bare_address(email) == bare_address(bot.address.as_str()) {
+        return None;
+    }
+    let locale = locale.and_then(Locale::parse).unwrap_or(bot.default_locale);
+    Recipient::outsider(email, locale)
 }

@@ -2,30 +2,34 @@
 //! contact window) and the daily digests, run once per [`tick`] at a given `now`.
 //!
 //! Which rule is due for a lead is a pure function of its timestamps, the configuration and
-//! `now` ([`due_chores`]). Each batch of leads is claimed with `FOR UPDATE SKIP LOCKED` in a
-//! short transaction that also sets each rule's marker and queues its mail, so a rule fires
-//! once per lead, even with several schedulers running, and a scheduler that was down
-//! catches up once: an overdue lead is expired (not reminded), and of two missed reminders
-//! only the final one goes out.
+//! `now` ([`due_chores`]). Each rule claims its leads along its own partial index, in
+//! chunks, with `FOR UPDATE SKIP LOCKED`; a chunk is one short transaction that decides and
+//! renders its leads' work in memory, then sets each rule's marker, appends the events and
+//! queues the mail with a few set-based statements. So a rule fires once per lead, even with
+//! several schedulers running, and a scheduler that was down catches up once: an overdue
+//! lead is expired (not reminded), and of two missed reminders only the final one goes out.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 
-use super::act::{ActError, act_in};
 use super::digest::{self, DigestError};
-use super::notify::{self, ContactNotice, NotifyError};
-use crate::config::{Config, ScheduleConfig};
-use crate::domain::{Action, Actor, EventKind, LeadEvent, LeadId, LeadState};
-use crate::mail::templates::Reminder;
-use crate::store::schedule::{self as store, DueLead};
-use crate::store::{Doing, StoreError, leads};
+use super::notify::{self, Addressed, Audience, ContactNotice, Decided};
+use crate::config::{BotConfig, Config, ScheduleConfig};
+use crate::domain::lifecycle::{self, TransitionError};
+use crate::domain::{Action, Actor, EventKind, Lead, LeadEvent, LeadId, LeadState, Outcome};
+use crate::mail::templates::{Reminder, RenderError};
+use crate::store::schedule::{self as store, Cursor, DueLead, Rule};
+use crate::store::{Doing, StoreError, counts, leads, outbox};
 
-/// Leads claimed per transaction: short enough to keep locks brief.
-const BATCH: i64 = 50;
-/// A tick stops after this many batches (500,000 leads); the next tick continues.
-const MAX_BATCHES: usize = 10_000;
+/// Leads claimed per transaction: few enough that a reply waiting on one of their locks
+/// waits milliseconds, enough that the round trips are shared by many leads.
+pub const CHUNK: i64 = 500;
+/// A rule stops after this many chunks (1,000,000 leads) per tick; the next tick continues.
+const MAX_CHUNKS: usize = 2_000;
 
 /// A lead's clock, as the timed rules read it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,19 +136,21 @@ pub enum SchedulerError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Digest(#[from] DigestError),
+    /// Cannot happen while the claim's locks hold; the chunk is rolled back and retried.
+    #[error("leads {0:?} changed while claimed")]
+    Contended(Vec<LeadId>),
 }
 
-/// Why one lead's timed work failed (logged; the lead is retried next tick).
+/// Why one lead's timed work could not be decided (logged; the lead is retried next tick).
 #[derive(Debug, thiserror::Error)]
 enum ChoreError {
     #[error("expiring lead {lead}")]
-    Expire { lead: LeadId, source: ActError },
-    #[error("notifying about lead {lead}")]
-    Notify { lead: LeadId, source: NotifyError },
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("lead {0} vanished while claimed")]
-    Vanished(LeadId),
+    Expire {
+        lead: LeadId,
+        source: TransitionError,
+    },
+    #[error("rendering the mail about lead {lead}")]
+    Render { lead: LeadId, source: RenderError },
 }
 
 /// Runs every due rule once at `now`: the lead rules, then the digests.
@@ -153,71 +159,131 @@ pub async fn tick(
     config: &Config,
     now: DateTime<Utc>,
 ) -> Result<TickReport, SchedulerError> {
+    tick_until(pool, config, now, || false).await
+}
+
+/// [`tick`], asking `stop` between chunks and between rules: once it says so, the tick ends
+/// after the chunk in flight (each chunk commits on its own, so nothing is left half done)
+/// and the next tick goes on from there.
+pub async fn tick_until(
+    pool: &PgPool,
+    config: &Config,
+    now: DateTime<Utc>,
+    stop: impl Fn() -> bool,
+) -> Result<TickReport, SchedulerError> {
     let mut report = TickReport::default();
-    run_lead_rules(pool, config, now, &mut report).await?;
+    // Keeps /metrics' counts a few rows each, however much was written since the last tick.
+    counts::compact(&mut *pool.acquire().await.doing("folding row counts")?).await?;
+    for rule in Rule::ALL {
+        run_rule(pool, config, rule, now, &stop, &mut report).await?;
+    }
+    if stop() {
+        return Ok(report);
+    }
     let digests = digest::send_due(pool, config, now).await?;
     report.digests = digests.sent;
     report.mails_queued += digests.sent;
     Ok(report)
 }
 
-/// Claims due leads batch by batch, in id order, each batch in one transaction.
-async fn run_lead_rules(
+/// Claims the rule's due leads chunk by chunk along its index, each chunk in one short
+/// transaction, each lead at most once per tick (even one whose work fails).
+///
+/// One chunk at a time: two side by side (as two schedulers would run) were slower on the
+/// two shared cores, where PostgreSQL's writes are most of the time.
+async fn run_rule(
     pool: &PgPool,
     config: &Config,
+    rule: Rule,
+    now: DateTime<Utc>,
+    stop: &impl Fn() -> bool,
+    report: &mut TickReport,
+) -> Result<(), SchedulerError> {
+    let mut after = Cursor::start();
+    for _ in 0..MAX_CHUNKS {
+        if stop() {
+            return Ok(());
+        }
+        match run_chunk(pool, config, rule, after, now, report).await? {
+            Some(next) => after = next,
+            None => return Ok(()),
+        }
+    }
+    tracing::warn!(
+        ?rule,
+        "tick stopped after {MAX_CHUNKS} chunks; the next tick continues"
+    );
+    Ok(())
+}
+
+/// One chunk, all or nothing: claims up to [`CHUNK`] leads, decides and renders their work
+/// in memory, then writes their markers, events and mail with a few statements. Returns
+/// where the next chunk starts, or `None` when the rule has nothing more due.
+async fn run_chunk(
+    pool: &PgPool,
+    config: &Config,
+    rule: Rule,
+    after: Cursor,
     now: DateTime<Utc>,
     report: &mut TickReport,
-) -> Result<(), StoreError> {
-    // Leads are visited in id order, each at most once per tick, even one whose work fails.
-    let mut after = 0;
-    for _ in 0..MAX_BATCHES {
-        let mut tx = pool.begin().await.doing("starting a scheduler batch")?;
-        let claimed = store::claim_due(&mut tx, after, &config.schedule, now, BATCH).await?;
-        let Some(last) = claimed.last() else {
-            return Ok(());
+) -> Result<Option<Cursor>, SchedulerError> {
+    let mut tx = pool.begin().await.doing("starting a scheduler chunk")?;
+    let claimed = store::claim_due(&mut tx, rule, after, &config.schedule, now, CHUNK).await?;
+    let Some(last) = claimed.last() else {
+        return Ok(None);
+    };
+    let next = rule.cursor(last);
+    let mut due = HashMap::new();
+    for lead in &claimed {
+        let Ok(times) = lead_times(lead) else {
+            tracing::error!(lead = lead.id, state = lead.state, "unknown lead state");
+            report.failed += 1;
+            continue;
         };
-        after = last.id;
-        for lead in &claimed {
-            let Ok(times) = lead_times(lead) else {
-                tracing::error!(lead = lead.id, state = lead.state, "unknown lead state");
+        let chores = due_chores(&times, &config.schedule, now);
+        if !chores.is_empty() {
+            due.insert(LeadId(lead.id), (chores, times));
+        }
+    }
+    let ids: Vec<LeadId> = due.keys().copied().collect();
+    let leads = leads::load_many(&mut tx, &ids).await?;
+    let mut audience =
+        Audience::load(&mut tx, &config.bot, &leads.iter().collect::<Vec<_>>()).await?;
+
+    let mut chunk = ChunkWork::default();
+    for lead in &leads {
+        let Some(&(chores, times)) = due.get(&lead.id) else {
+            continue;
+        };
+        match decide(&config.bot, &audience, lead, chores, &times, now) {
+            Ok(work) => chunk.add(lead, chores, work),
+            Err(error) => {
+                tracing::error!(lead = lead.id.0, error = %error_chain(&error), "timed rule failed");
                 report.failed += 1;
-                continue;
-            };
-            let chores = due_chores(&times, &config.schedule, now);
-            if chores.is_empty() {
-                continue;
-            }
-            // A savepoint per lead: one lead's failure must not undo the batch's other mail.
-            sqlx::query("SAVEPOINT chore")
-                .execute(&mut *tx)
-                .await
-                .doing("running a timed rule")?;
-            match do_chores(&mut tx, config, LeadId(lead.id), chores, &times, now).await {
-                Ok(mails) => {
-                    sqlx::query("RELEASE SAVEPOINT chore")
-                        .execute(&mut *tx)
-                        .await
-                        .doing("running a timed rule")?;
-                    report.mails_queued += mails;
-                    report.expired += usize::from(chores.expire);
-                    report.first_reminders += usize::from(chores.remind == Some(Reminder::First));
-                    report.final_reminders += usize::from(chores.remind == Some(Reminder::Final));
-                    report.hot_windows_closed += usize::from(chores.close_hot_window);
-                }
-                Err(error) => {
-                    sqlx::query("ROLLBACK TO SAVEPOINT chore")
-                        .execute(&mut *tx)
-                        .await
-                        .doing("running a timed rule")?;
-                    tracing::error!(lead = lead.id, error = %error_chain(&error), "timed rule failed");
-                    report.failed += 1;
-                }
             }
         }
-        tx.commit().await.doing("committing a scheduler batch")?;
     }
-    tracing::warn!("tick stopped after {MAX_BATCHES} batches; the next tick continues");
-    Ok(())
+    let mails = notify::address(&config.bot, &mut audience, chunk.decided);
+    let saves: Vec<(&Lead, &Outcome)> = chunk.expired.iter().map(|(b, o)| (*b, o)).collect();
+    let stale = leads::save_many(&mut tx, &saves, now).await?;
+    if !stale.is_empty() {
+        return Err(SchedulerError::Contended(stale));
+    }
+    store::mark_reminded(&mut tx, &chunk.reminded, now).await?;
+    store::mark_hot_windows_closed(&mut tx, &chunk.hot_closed, now).await?;
+    let events: Vec<(LeadId, &LeadEvent)> = chunk.events.iter().map(|(id, e)| (*id, e)).collect();
+    leads::append_events(&mut tx, &events, now).await?;
+    let new: Vec<_> = mails.iter().map(Addressed::to_new).collect();
+    let queued = outbox::insert_many(&mut tx, &new, now).await?;
+    tx.commit().await.doing("committing a scheduler chunk")?;
+
+    report.mails_queued += queued.len();
+    report.expired += chunk.expired.len();
+    let reminded = |final_one| chunk.reminded.iter().filter(|r| r.2 == final_one).count();
+    report.first_reminders += reminded(false);
+    report.final_reminders += reminded(true);
+    report.hot_windows_closed += chunk.hot_closed.len();
+    Ok(Some(next))
 }
 
 fn lead_times(lead: &DueLead) -> Result<LeadTimes, String> {
@@ -232,33 +298,72 @@ fn lead_times(lead: &DueLead) -> Result<LeadTimes, String> {
     })
 }
 
-/// Does one lead's chores inside the batch's transaction; returns the mail queued.
-async fn do_chores(
-    tx: &mut PgConnection,
-    config: &Config,
-    id: LeadId,
+/// One lead's timed work, decided and its mail rendered, not yet written.
+#[derive(Default)]
+struct LeadWork {
+    expired: Option<Outcome>,
+    events: Vec<LeadEvent>,
+    decided: Vec<Decided>,
+}
+
+/// A chunk's work, gathered lead by lead in order, written together.
+#[derive(Default)]
+struct ChunkWork<'a> {
+    /// Each expired lead as read, and its transition.
+    expired: Vec<(&'a Lead, Outcome)>,
+    /// (lead, first marker, final marker), as `store::mark_reminded` takes them.
+    reminded: Vec<(LeadId, bool, bool)>,
+    hot_closed: Vec<LeadId>,
+    /// The scheduler's own events (an expiry's come with its transition).
+    events: Vec<(LeadId, LeadEvent)>,
+    decided: Vec<Decided>,
+}
+
+impl<'a> ChunkWork<'a> {
+    fn add(&mut self, lead: &'a Lead, chores: Chores, work: LeadWork) {
+        if let Some(outcome) = work.expired {
+            self.expired.push((lead, outcome));
+        }
+        if let Some(reminder) = chores.remind {
+            self.reminded
+                .push((lead.id, true, reminder == Reminder::Final));
+        }
+        if chores.close_hot_window {
+            self.hot_closed.push(lead.id);
+        }
+        self.events
+            .extend(work.events.into_iter().map(|event| (lead.id, event)));
+        self.decided.extend(work.decided);
+    }
+}
+
+/// Decides one lead's chores and renders their mail, touching nothing: a lead whose work
+/// cannot be decided is left out of its chunk whole.
+fn decide(
+    bot: &BotConfig,
+    audience: &Audience,
+    lead: &Lead,
     chores: Chores,
     times: &LeadTimes,
     now: DateTime<Utc>,
-) -> Result<usize, ChoreError> {
-    let bot = &config.bot;
-    let notify_error = |source| ChoreError::Notify { lead: id, source };
+) -> Result<LeadWork, ChoreError> {
+    let id = lead.id;
+    let render = |source| ChoreError::Render { lead: id, source };
     if chores.expire {
-        let outcome = act_in(tx, id, &Actor::Scheduler, Action::Expire, now)
-            .await
+        let outcome = lifecycle::apply(lead, &Actor::Scheduler, Action::Expire, now)
             .map_err(|source| ChoreError::Expire { lead: id, source })?;
-        let queued = notify::notices(tx, bot, &outcome, now)
-            .await
-            .map_err(notify_error)?;
-        return Ok(queued.len());
+        let decided = notify::decide_notices(bot, audience, &outcome).map_err(render)?;
+        return Ok(LeadWork {
+            expired: Some(outcome),
+            events: Vec::new(),
+            decided,
+        });
     }
-    let lead = leads::load(tx, id).await?.ok_or(ChoreError::Vanished(id))?;
-    let mut mails = 0;
+    let mut work = LeadWork::default();
     if let Some(reminder) = chores.remind {
-        mails += notify::to_contacts(tx, bot, &lead, ContactNotice::Reminder(reminder), now)
-            .await
-            .map_err(notify_error)?
-            .len();
+        let notice = ContactNotice::Reminder(reminder);
+        work.decided
+            .extend(notify::decide_to_contacts(bot, audience, lead, notice).map_err(render)?);
         let (kind, data) = match reminder {
             Reminder::First => (EventKind::FirstReminderSent, json!({})),
             Reminder::Final => (
@@ -267,34 +372,25 @@ async fn do_chores(
                 json!({"expires_at": lead.expires_at, "first_skipped": times.first_reminder_at.is_none()}),
             ),
         };
-        store::mark_reminded(tx, id, true, reminder == Reminder::Final, now).await?;
-        scheduler_event(tx, id, kind, data, now).await?;
+        work.events.push(scheduler_event(kind, data));
     }
     if chores.close_hot_window {
-        mails += notify::to_contacts(tx, bot, &lead, ContactNotice::HotWindowClosed, now)
-            .await
-            .map_err(notify_error)?
-            .len();
-        store::mark_hot_window_closed(tx, id, now).await?;
+        let notice = ContactNotice::HotWindowClosed;
+        work.decided
+            .extend(notify::decide_to_contacts(bot, audience, lead, notice).map_err(render)?);
         let data = json!({"hot_until": lead.hot_until});
-        scheduler_event(tx, id, EventKind::HotWindowClosed, data, now).await?;
+        work.events
+            .push(scheduler_event(EventKind::HotWindowClosed, data));
     }
-    Ok(mails)
+    Ok(work)
 }
 
-async fn scheduler_event(
-    tx: &mut PgConnection,
-    id: LeadId,
-    kind: EventKind,
-    data: serde_json::Value,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let event = LeadEvent {
+fn scheduler_event(kind: EventKind, data: serde_json::Value) -> LeadEvent {
+    LeadEvent {
         kind,
         actor: Actor::Scheduler.label(),
         data,
-    };
-    leads::append_event(tx, id, now, &event).await
+    }
 }
 
 /// "expiring lead L-1: database error while saving a lead: …" on one line.

@@ -2,6 +2,8 @@
 //! events and mail), beside the same writes as a few set-based SQL statements. Idle tick:
 //! one scheduler tick with nothing due, beside one probe of the partial index on open leads'
 //! expiry (both timed from this process, round trips included, after a VACUUM ANALYZE).
+//! /metrics: the scrape's text rendered in process from the swept database, beside the same
+//! on an empty one. `--plans` prints the plans of the scheduler's queries (see [`plans`]).
 //!
 //! The seeded database is made once per run and copied (file by file) for each side of each
 //! round, so both start from the same bytes.
@@ -19,12 +21,14 @@ use crate::{Sizes, seed};
 
 const IDLE_TICKS: usize = 5;
 const PROBES: usize = 20;
+const SCRAPES: usize = 20;
 
 /// The seeded database the rounds copy.
 pub struct SweepSeed {
     pub template: String,
     leads: usize,
     due: usize,
+    plans: bool,
     /// The instant every tick runs at: before the day's digests are due (08:00 UTC).
     now: DateTime<Utc>,
     /// What the last tick wrote, so that the set-based floor writes as much.
@@ -57,6 +61,7 @@ pub async fn seed(bench: &Bench, sizes: &Sizes) -> SweepSeed {
         template: db.name,
         leads: sizes.sweep_leads,
         due: sizes.sweep_due,
+        plans: sizes.plans,
         now,
         written: Mutex::new(None),
     }
@@ -117,6 +122,16 @@ async fn tick_sweep(
 ) -> (f64, Written) {
     let db = copy(bench, seed, &format!("sweep_tick_{round}")).await;
     let env = bench.env(&db, None);
+    let config = Config::from_parts(None, "", &env).expect("the bench's configuration");
+    if seed.plans && round == 0 {
+        plans::print(
+            &db.pool,
+            &config,
+            seed.now,
+            "before the sweep: due leads, the outbox empty and analyzed",
+        )
+        .await;
+    }
     let now = seed.now.to_rfc3339();
     let started = Instant::now();
     let output = bench.leadbot(&env, &["tick", "--now", &now], b"");
@@ -124,7 +139,26 @@ async fn tick_sweep(
     assert!(output.status.success(), "leadbot tick failed: {output:?}");
     let written = written(&db.pool, seed.now).await;
     *seed.written.lock().expect("lock") = Some(written);
-    idle_tick(&db, &env, seed, table).await;
+    if seed.plans && round == 0 {
+        plans::print(
+            &db.pool,
+            &config,
+            seed.now,
+            "after the sweep, before any ANALYZE: the outbox filled since it was analyzed empty",
+        )
+        .await;
+    }
+    idle_tick(&db, &config, seed, table).await;
+    if seed.plans && round == 0 {
+        plans::print(
+            &db.pool,
+            &config,
+            seed.now,
+            "after the sweep and VACUUM ANALYZE: nothing due",
+        )
+        .await;
+    }
+    metrics_scrape(bench, &db, seed, table).await;
     bench.release(db).await;
     (elapsed, written)
 }
@@ -179,8 +213,7 @@ async fn set_based(bench: &Bench, seed: &SweepSeed, round: usize) -> f64 {
 }
 
 /// Milliseconds of a scheduler tick with nothing due, beside a partial-index probe.
-async fn idle_tick(db: &BenchDb, env: &[(String, String)], seed: &SweepSeed, table: &mut Table) {
-    let config = Config::from_parts(None, "", env).expect("the bench's configuration");
+async fn idle_tick(db: &BenchDb, config: &Config, seed: &SweepSeed, table: &mut Table) {
     // The steady state autovacuum reaches after a sweep: the dead index entries of the leads
     // just expired would otherwise weigh on the first idle ticks and probes.
     sqlx::query("VACUUM ANALYZE leads, lead_events, outbox")
@@ -190,7 +223,7 @@ async fn idle_tick(db: &BenchDb, env: &[(String, String)], seed: &SweepSeed, tab
     let mut ticks = Vec::new();
     for _ in 0..IDLE_TICKS {
         let started = Instant::now();
-        let report = leadbot::workflow::scheduler::tick(&db.pool, &config, seed.now)
+        let report = leadbot::workflow::scheduler::tick(&db.pool, config, seed.now)
             .await
             .expect("an idle tick");
         ticks.push(started.elapsed().as_secs_f64() * 1e3);
@@ -224,6 +257,46 @@ async fn idle_tick(db: &BenchDb, env: &[(String, String)], seed: &SweepSeed, tab
     );
 }
 
+/// Milliseconds of a /metrics scrape's text (database counts and all), rendered in process
+/// as the HTTP handler does, on the swept database beside an empty one.
+async fn metrics_scrape(bench: &Bench, db: &BenchDb, seed: &SweepSeed, table: &mut Table) {
+    let empty = bench.fresh_database("metrics_empty").await;
+    let mut full = Vec::new();
+    let mut floor = Vec::new();
+    for _ in 0..SCRAPES {
+        full.push(scrape_millis(&db.pool).await);
+        floor.push(scrape_millis(&empty.pool).await);
+    }
+    bench.release(empty).await;
+    table.record(
+        &format!(
+            "/metrics scrape at {} leads (in process)",
+            thousands(seed.leads)
+        ),
+        Unit::Millis,
+        median(&full).unwrap_or(f64::NAN),
+        Some((
+            "the same scrape on an empty database",
+            median(&floor).unwrap_or(f64::NAN),
+        )),
+        "< 50 ms",
+    );
+}
+
+async fn scrape_millis(pool: &PgPool) -> f64 {
+    let metrics = leadbot::daemon::metrics::Metrics::default();
+    let listener = leadbot::workflow::listener::ListenerStatsSnapshot::default();
+    let latency = leadbot::telemetry::LatencyHistogram::default();
+    let started = Instant::now();
+    let text = metrics.render(pool, &listener, &latency).await;
+    let elapsed = started.elapsed().as_secs_f64() * 1e3;
+    assert!(
+        text.contains("leadbot_database_up 1"),
+        "the scrape had no database counts:\n{text}"
+    );
+    elapsed
+}
+
 async fn copy(bench: &Bench, seed: &SweepSeed, name: &str) -> BenchDb {
     let (url, pool) = bench.create_database(name, Some(&seed.template)).await;
     BenchDb {
@@ -252,5 +325,88 @@ async fn written(pool: &PgPool, now: DateTime<Utc>) -> Written {
         mails,
         text_bytes,
         html_bytes,
+    }
+}
+
+/// `--plans`: EXPLAIN (ANALYZE, BUFFERS) of each scheduler claim query, of the batched thread
+/// lookup for a chunk of leads, and of the /metrics counts, each in a transaction rolled
+/// back (the claims lock what they find).
+mod plans {
+    use chrono::{DateTime, Utc};
+    use leadbot::config::Config;
+    use leadbot::store::counts::COUNTS_SQL;
+    use leadbot::store::outbox::THREADS_SQL;
+    use leadbot::store::schedule::Rule;
+    use leadbot::workflow::scheduler::CHUNK;
+    use sqlx::PgPool;
+
+    pub async fn print(pool: &PgPool, config: &Config, now: DateTime<Utc>, when: &str) {
+        println!("\n  plans, {when}:");
+        let schedule = &config.schedule;
+        for rule in Rule::ALL {
+            let until = rule.due_until(schedule, now);
+            let sql = rule.claim_sql();
+            let plan = explain(pool, &sql, |q| {
+                q.bind(until)
+                    .bind(DateTime::<Utc>::from_timestamp(-62_135_596_800, 0))
+                    .bind(0_i64)
+                    .bind(CHUNK)
+            })
+            .await;
+            println!("\n  claim, {rule:?}:\n{plan}");
+        }
+        // The chunk of leads the sweep expires last: those with the newest ids, whose mail
+        // (if any) is the newest in the outbox.
+        let leads: Vec<i64> = sqlx::query_scalar("SELECT id FROM leads ORDER BY id DESC LIMIT $1")
+            .bind(CHUNK)
+            .fetch_all(pool)
+            .await
+            .expect("a chunk of lead ids");
+        let no_seqscan = "SET LOCAL enable_seqscan = off";
+        let plan = explain_with(pool, no_seqscan, THREADS_SQL, |q| q.bind(leads.clone())).await;
+        println!(
+            "\n  thread lookup, {CHUNK} leads, as lead_threads plans it (no seqscan):\n{plan}"
+        );
+        let plan = explain_with(pool, "", THREADS_SQL, |q| q.bind(leads.clone())).await;
+        println!("\n  the same query left to the planner (what lead_threads prevents):\n{plan}");
+        let plan = explain(pool, COUNTS_SQL, |q| q.bind("leads")).await;
+        println!("\n  /metrics, leads by state:\n{plan}");
+    }
+
+    type Query<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+    async fn explain(
+        pool: &PgPool,
+        sql: &str,
+        bind: impl FnOnce(Query<'_>) -> Query<'_>,
+    ) -> String {
+        explain_with(pool, "", sql, bind).await
+    }
+
+    /// EXPLAIN after `setting` (a SET LOCAL, or nothing) in a transaction rolled back.
+    async fn explain_with(
+        pool: &PgPool,
+        setting: &str,
+        sql: &str,
+        bind: impl FnOnce(Query<'_>) -> Query<'_>,
+    ) -> String {
+        let mut tx = pool.begin().await.expect("a transaction");
+        if !setting.is_empty() {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(setting.to_owned()))
+                .execute(&mut *tx)
+                .await
+                .expect("a setting");
+        }
+        let text = format!("EXPLAIN (ANALYZE, BUFFERS) {sql}");
+        let rows = bind(sqlx::query(sqlx::AssertSqlSafe(text)))
+            .persistent(false)
+            .fetch_all(&mut *tx)
+            .await
+            .expect("EXPLAIN");
+        tx.rollback().await.expect("roll back");
+        rows.iter()
+            .map(|row| format!("    {}", sqlx::Row::get::<String, _>(row, 0)))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
