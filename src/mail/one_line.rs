@@ -13,12 +13,9 @@ pub fn one_line(text: &str) -> String {
     let mut pending_space = false;
     let mut rest = text;
     loop {
-        // Printable ASCII other than the space is copied a run at a time: a subject can be
-        // hundreds of kilobytes, and only spaces, controls and non-ASCII need a look.
-        let run = rest
-            .bytes()
-            .position(|b| !b.is_ascii_graphic())
-            .unwrap_or(rest.len());
+        // Printable ASCII is copied a run at a time: a subject can be hundreds of
+        // kilobytes, and only runs of spaces, controls and non-ASCII need a look.
+        let run = printable_run(rest);
         if run > 0 {
             if pending_space {
                 out.push(' ');
@@ -44,6 +41,24 @@ pub fn one_line(text: &str) -> String {
         }
     }
     out
+}
+
+/// How many bytes at the start of `text` [`one_line`] copies as they are: printable
+/// ASCII, with single spaces between printable characters (a space first, last, or
+/// beside another whitespace is left to the rule of runs).
+fn printable_run(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while let Some(&b) = bytes.get(at) {
+        // The byte before a space in the run is printable: a space needs one after it.
+        let single_space =
+            b == b' ' && at > 0 && bytes.get(at + 1).is_some_and(u8::is_ascii_graphic);
+        if !(b.is_ascii_graphic() || single_space) {
+            break;
+        }
+        at += 1;
+    }
+    at
 }
 
 /// [`one_line`] for an optional field; a field left empty by cleaning is no field at all.

@@ -192,21 +192,32 @@ pub fn parse(raw: &[u8]) -> Result<InboundMail, ParseError> {
 fn header_start(raw: &[u8]) -> usize {
     let mut at = 0;
     let mut seen_envelope = false;
-    while at < raw.len() {
-        let end = raw[at..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(raw.len(), |n| at + n + 1);
-        let line = &raw[at..end];
+    for line in lines_with_breaks(raw) {
         let blank = line.iter().all(u8::is_ascii_whitespace);
         let envelope = !seen_envelope && line.starts_with(b"From ");
         if !blank && !envelope {
             break;
         }
         seen_envelope |= envelope;
-        at = end;
+        at += line.len();
     }
     at
+}
+
+/// The lines of `raw`, each with its `\n` (the last may have none), as
+/// `split_inclusive` gives them; `memchr` looks for the breaks many bytes at a time, and
+/// a header line can be hundreds of kilobytes long.
+fn lines_with_breaks(raw: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = raw;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |n| n + 1);
+        let (line, after) = rest.split_at(end);
+        rest = after;
+        Some(line)
+    })
 }
 
 /// Rejoins header lines that were folded without the leading space RFC 5322 requires (a
@@ -215,9 +226,7 @@ fn header_start(raw: &[u8]) -> usize {
 /// mail is returned as is, without a copy.
 fn repair_header_block(raw: &[u8]) -> Cow<'_, [u8]> {
     let is_field = |line: &[u8]| {
-        let name_len = line
-            .iter()
-            .position(|&b| b == b':')
+        let name_len = memchr::memchr(b':', line)
             .filter(|&n| n > 0 && line[..n].iter().all(|b| b.is_ascii_graphic()));
         name_len.is_some()
     };
@@ -227,7 +236,7 @@ fn repair_header_block(raw: &[u8]) -> Cow<'_, [u8]> {
     let mut head_end = 0;
     let mut stray = Vec::new();
     let mut broken = Vec::new();
-    for (i, line) in raw.split_inclusive(|&b| b == b'\n').enumerate() {
+    for (i, line) in lines_with_breaks(raw).enumerate() {
         if i > 0 && matches!(line.first(), Some(b'\n' | b'\r')) {
             break;
         }
@@ -246,7 +255,7 @@ fn repair_header_block(raw: &[u8]) -> Cow<'_, [u8]> {
         return Cow::Borrowed(raw);
     }
     let mut repaired = Vec::with_capacity(raw.len() + broken.len());
-    for (i, line) in raw[..head_end].split_inclusive(|&b| b == b'\n').enumerate() {
+    for (i, line) in lines_with_breaks(&raw[..head_end]).enumerate() {
         if broken.contains(&i) {
             repaired.push(b' ');
         }
@@ -642,6 +651,16 @@ mod tests {
             if let Ok(mail) = parse(&raw) {
                 let _ = crate::mail::reply_text(&mail.text);
             }
+        }
+
+        // The header walks cut lines as `split_inclusive` did before `memchr` did it.
+        #[test]
+        fn lines_are_cut_as_split_inclusive_cuts_them(
+            raw in proptest::collection::vec(prop_oneof![Just(b'\n'), Just(b'\r'), Just(b':'), any::<u8>()], 0..256)
+        ) {
+            let ours: Vec<&[u8]> = lines_with_breaks(&raw).collect();
+            let std: Vec<&[u8]> = raw.split_inclusive(|&b| b == b'\n').collect();
+            prop_assert_eq!(ours, std);
         }
     }
 }

@@ -153,7 +153,12 @@ fn country_named(word: &str, next: Option<&str>) -> Option<&'static str> {
 
 /// The one country `text` names, as profiles spell it; `None` for none or several.
 pub fn country_in(text: &str) -> Option<&'static str> {
-    let lower = text.to_lowercase();
+    country_in_lowered(&text.to_lowercase())
+}
+
+/// [`country_in`] of a text already lower-cased as a whole (`str::to_lowercase`), so
+/// that one copy of a long request serves this reader and [`asks_for_a_call_lowered`].
+pub fn country_in_lowered(lower: &str) -> Option<&'static str> {
     let mut words = lower
         .split(|c: char| !c.is_alphanumeric() && c != '-' && c != 'é')
         .filter(|w| !w.is_empty())
@@ -226,8 +231,12 @@ pub fn country_of_phone(phone: &str) -> Option<&'static str> {
 /// An explicit request to be called or contacted directly (English or French), and
 /// not "please don't call".
 pub fn asks_for_a_call(text: &str) -> bool {
-    let lower = text.to_lowercase();
-    let lower = single_spaced(&lower);
+    asks_for_a_call_lowered(&text.to_lowercase())
+}
+
+/// [`asks_for_a_call`] of a text already lower-cased as a whole (`str::to_lowercase`).
+pub fn asks_for_a_call_lowered(lower: &str) -> bool {
+    let lower = single_spaced(lower);
     CALL_ASKED.found_in(&lower) && !CALL_REFUSED.found_in(&lower)
 }
 
@@ -307,6 +316,17 @@ mod tests {
             let _ = country_in(&text);
             let _ = asks_for_a_call(&text);
             let _ = country_of_phone(&text);
+        }
+
+        // One lower-cased copy serves both readers: exactly what each made for itself
+        // (the same `str::to_lowercase` of the same text), final sigma and `İ` included.
+        #[test]
+        fn a_shared_lowercase_copy_reads_the_same(
+            text in "([a-zA-Z ,.'’-]|\\PC|[İIΣσς]|france|call me|don't call|united kingdom)*"
+        ) {
+            let lower = text.to_lowercase();
+            prop_assert_eq!(country_in_lowered(&lower), country_in(&text));
+            prop_assert_eq!(asks_for_a_call_lowered(&lower), asks_for_a_call(&text));
         }
     }
 

@@ -16,6 +16,8 @@ mod facts;
 mod forward;
 mod signature;
 
+use std::cell::LazyCell;
+
 use serde::Serialize;
 
 use super::lowercase::lowercase;
@@ -402,10 +404,13 @@ impl Said {
         } else {
             signed.person.clone().or(sender_name.map(String::from))
         };
+        // Two readers want the need lower-cased; one copy serves both, made only if
+        // a field does not answer first.
+        let lower_need = LazyCell::new(|| need.to_lowercase());
         let company = value_of(fields, Field::Company).or(signed.company);
         let phone = value_of(fields, Field::Phone).or(signed.phone);
         let region = value_of(fields, Field::Region)
-            .or_else(|| facts::country_in(need).map(String::from))
+            .or_else(|| facts::country_in_lowered(&lower_need).map(String::from))
             .or_else(|| signed.country.map(String::from))
             .or_else(|| {
                 phone
@@ -425,7 +430,7 @@ impl Said {
             city: value_of(fields, Field::City).or(signed.city),
             company_size,
             call_requested: value_of(fields, Field::ContactDirectly).is_some_and(|v| is_yes(&v))
-                || facts::asks_for_a_call(need),
+                || facts::asks_for_a_call_lowered(&lower_need),
         }
     }
 }
