@@ -164,6 +164,10 @@ impl Bench {
             ("LEADBOT_SMTP_SECURITY".to_owned(), "none".to_owned()),
             ("LEADBOT_LOG".to_owned(), "warn".to_owned()),
         ];
+        // Passed through, to compare the outbox's lanes (`smtp.connections`) in one figure.
+        if let Ok(lanes) = std::env::var("LEADBOT_SMTP_CONNECTIONS") {
+            env.push(("LEADBOT_SMTP_CONNECTIONS".to_owned(), lanes));
+        }
         if let Some(user) = imap_user {
             for (key, value) in [
                 ("LEADBOT_IMAP_HOST", "127.0.0.1".to_owned()),
