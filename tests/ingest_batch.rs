@@ -1,6 +1,7 @@
 //! A backlog ingested in one transaction (`ingest_batch`): each message still takes effect
 //! whole or not at all. One that PostgreSQL refuses is quarantined while the others commit;
-//! a transient fault fails the whole batch, which is then ingested exactly once.
+//! a transient fault fails the whole batch, which is then ingested exactly once; a message
+//! repeated inside a batch, or a Message-ID reused there, is told apart as it is alone.
 
 mod support;
 
@@ -65,8 +66,9 @@ async fn a_message_postgresql_refuses_mid_batch_is_quarantined_and_the_others_co
         }
     }
     assert_eq!(count(&db, "SELECT count(*) FROM leads").await, 4);
-    // The refused one's partial work (its lead's row, its recording) was rolled back to
-    // its savepoint: it is recorded once, as quarantined, and nothing of it was queued.
+    // The refused one's partial work (its lead's row, its recording) was rolled back with
+    // the batch, which then went message by message: it is recorded once, as quarantined,
+    // and nothing of it was queued.
     assert_eq!(count(&db, "SELECT count(*) FROM inbound_messages").await, 5);
     assert_eq!(
         count(
@@ -144,5 +146,47 @@ async fn a_transient_fault_mid_batch_fails_it_whole_and_the_retry_ingests_each_o
         )
         .await,
         5
+    );
+}
+
+#[tokio::test]
+async fn a_batch_tells_a_repeat_inside_it_from_a_reused_message_id() {
+    let db = TestDb::new().await;
+    seed_directory(&db.pool).await;
+    let config = config(&db);
+    let first = rfi(0, "client0@client.test");
+    // Another customer's request under the same Message-ID: a message of its own.
+    let reusing = rfi(0, "someone-else@client.test");
+    let other = rfi(1, "client1@client.test");
+    let raws: Vec<&[u8]> = vec![&first, &first, &reusing, &other];
+
+    let reports = ingest_batch(&db.pool, &config, "test", &raws, Utc::now)
+        .await
+        .expect("the batch commits");
+
+    assert!(matches!(&reports[0].handled, Handled::LeadsCreated(ids) if ids.len() == 1));
+    assert_eq!(reports[1].handled, Handled::Duplicate);
+    assert_eq!(reports[1].duplicate_of, reports[0].inbound_id);
+    assert!(matches!(&reports[2].handled, Handled::LeadsCreated(ids) if ids.len() == 1));
+    assert!(matches!(&reports[3].handled, Handled::LeadsCreated(ids) if ids.len() == 1));
+    assert_eq!(count(&db, "SELECT count(*) FROM leads").await, 3);
+    assert_eq!(count(&db, "SELECT count(*) FROM inbound_messages").await, 3);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM inbound_messages WHERE note LIKE '%reuses that of%'"
+        )
+        .await,
+        1
+    );
+    // Every message's finding was written, before the commit, with the batch.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM inbound_messages
+             WHERE outcome = 'applied' AND class = 'request' AND lead_id IS NOT NULL"
+        )
+        .await,
+        3
     );
 }

@@ -4,7 +4,10 @@
 
 mod support;
 
-use support::fixtures::{chloe_inquiry, insert_lead};
+use support::fixtures::{chloe_inquiry, insert_lead, queue_new_lead_mail};
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use leadbot::config::{Config, Security, SmtpConfig};
@@ -65,9 +68,7 @@ async fn new_lead(db: &TestDb, need: &str) -> Lead {
 
 async fn queue_new_lead(db: &TestDb, lead: &Lead) -> Vec<i64> {
     let mut tx = db.pool.begin().await.unwrap();
-    let ids = notify::new_lead(&mut tx, &config(None).bot, lead, received_at())
-        .await
-        .unwrap();
+    let ids = queue_new_lead_mail(&mut tx, &config(None).bot, lead, received_at()).await;
     tx.commit().await.unwrap();
     ids
 }
@@ -197,9 +198,7 @@ async fn a_rolled_back_transaction_queues_nothing() {
     seed_directory(&db.pool).await;
     let lead = new_lead(&db, "Teams").await;
     let mut tx = db.pool.begin().await.unwrap();
-    notify::new_lead(&mut tx, &config(None).bot, &lead, received_at())
-        .await
-        .unwrap();
+    queue_new_lead_mail(&mut tx, &config(None).bot, &lead, received_at()).await;
     tx.rollback().await.unwrap();
     assert!(outbox_rows(&db).await.is_empty());
 }
@@ -309,6 +308,35 @@ async fn after_max_attempts_a_mail_is_failed_with_the_last_error() {
         "{row:?}"
     );
     assert!(memory.sent().is_empty());
+}
+
+#[tokio::test]
+async fn while_told_to_yield_the_worker_sends_nothing_then_sends_everything() {
+    let db = TestDb::new().await;
+    let (mut courier, memory) = memory_courier();
+    let now = received_at();
+    for n in 0..3 {
+        enqueue_plain(&db, "bob@fabrikam.test", n, now).await;
+    }
+    // The daemon's IMAP listener reading a backlog: asked five times, then done.
+    let asked = Arc::new(AtomicUsize::new(0));
+    let sent_while_yielding = Arc::new(AtomicUsize::new(0));
+    let (watched, seen) = (memory.clone(), sent_while_yielding.clone());
+    let count = asked.clone();
+    courier.yield_to = Some(Arc::new(move || {
+        let yielding = count.fetch_add(1, Ordering::SeqCst) < 5;
+        if yielding {
+            seen.fetch_max(watched.sent().len(), Ordering::SeqCst);
+        }
+        yielding
+    }));
+
+    let report = flush(&db.pool, &courier, now).await.unwrap();
+
+    assert!(asked.load(Ordering::SeqCst) > 5, "the worker never asked");
+    assert_eq!(sent_while_yielding.load(Ordering::SeqCst), 0);
+    assert_eq!(report.sent, 3);
+    assert_eq!(memory.sent().len(), 3);
 }
 
 // ─────────────────────────── over real SMTP and IMAP ───────────────────────────

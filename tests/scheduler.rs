@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::fixtures::{chloe_inquiry, insert_lead};
+use support::fixtures::{chloe_inquiry, insert_lead, queue_new_lead_mail};
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use leadbot::config::Config;
@@ -433,9 +433,7 @@ async fn a_sweep_longer_than_a_chunk_expires_each_lead_once_with_one_set_of_mail
         .await
         .unwrap()
         .unwrap();
-    leadbot::workflow::notify::new_lead(&mut tx, &config.bot, &lead, t0())
-        .await
-        .unwrap();
+    queue_new_lead_mail(&mut tx, &config.bot, &lead, t0()).await;
     tx.commit().await.unwrap();
 
     let first = tick(&db.pool, &config, at(15, 0)).await.unwrap();

@@ -162,7 +162,11 @@ impl Bench {
                 self.watch.port().to_string(),
             ),
             ("LEADBOT_SMTP_SECURITY".to_owned(), "none".to_owned()),
-            ("LEADBOT_LOG".to_owned(), "warn".to_owned()),
+            (
+                "LEADBOT_LOG".to_owned(),
+                // A profile's run can ask for more (`LEADBOT_BENCH_LOG=leadbot=debug`).
+                std::env::var("LEADBOT_BENCH_LOG").unwrap_or_else(|_| "warn".to_owned()),
+            ),
         ];
         // Passed through, to compare the outbox's lanes (`smtp.connections`) in one figure.
         if let Ok(lanes) = std::env::var("LEADBOT_SMTP_CONNECTIONS") {

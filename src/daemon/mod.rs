@@ -69,7 +69,10 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
             source,
         })?;
     tracing::info!(listen = %config.http.listen, "leadbot is running");
-    let courier = Courier::new(MailTransport::from_config(&config)?, &config);
+    let listener_stats = Arc::new(ListenerStats::default());
+    let mut courier = Courier::new(MailTransport::from_config(&config)?, &config);
+    let reading = listener_stats.clone();
+    courier.yield_to = Some(Arc::new(move || reading.is_catching_up()));
 
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(outbox_worker(
@@ -84,7 +87,6 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
         metrics.clone(),
         stopped.clone(),
     ));
-    let listener_stats = Arc::new(ListenerStats::default());
     if config.imap.is_some() {
         tasks.spawn(imap_listener(
             pool.clone(),

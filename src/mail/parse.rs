@@ -124,6 +124,23 @@ const AUTO_REPLY_HEADERS: &[&str] = &[
 /// Headers set on delivery-failure reports only.
 const BOUNCE_HEADERS: &[&str] = &["X-Failed-Recipients", "X-Ms-Exchange-Message-Is-Ndr"];
 
+/// The sender's address and the Message-ID, as [`parse`] reads them, from the header block
+/// alone: what a batch looks up for all its messages before handling any.
+pub fn sender_and_message_id(raw: &[u8]) -> (Option<String>, Option<String>) {
+    if raw.len() > MAX_MESSAGE_BYTES {
+        return (None, None);
+    }
+    let raw = repair_header_block(&raw[header_start(raw)..]);
+    let Some(message) = MessageParser::default().parse_headers(raw.as_ref()) else {
+        return (None, None);
+    };
+    let from = message
+        .from()
+        .and_then(|a| mailboxes(a).into_iter().next())
+        .map(|mailbox| mailbox.email);
+    (from, message.message_id().and_then(clean_id))
+}
+
 /// Parses one message; see the module documentation.
 pub fn parse(raw: &[u8]) -> Result<InboundMail, ParseError> {
     if raw.len() > MAX_MESSAGE_BYTES {

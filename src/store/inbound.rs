@@ -73,40 +73,106 @@ pub async fn by_key(
         .doing("reading an earlier inbound message")
 }
 
+/// Records several raw messages in one statement (a batch's), in the order given, each
+/// with its own time. For each message: its new row, or `None` when its key was taken —
+/// by a message recorded before, or by an earlier one of these with the same key.
+pub async fn record_many(
+    conn: &mut PgConnection,
+    source: &str,
+    messages: &[NewInbound<'_>],
+) -> Result<Vec<Option<i64>>, StoreError> {
+    let keys: Vec<&str> = messages.iter().map(|m| m.key.as_str()).collect();
+    let message_ids: Vec<Option<&str>> = messages.iter().map(|m| m.message_id).collect();
+    let raws: Vec<&[u8]> = messages.iter().map(|m| m.raw).collect();
+    let times: Vec<DateTime<Utc>> = messages.iter().map(|m| m.received_at).collect();
+    let inserted: Vec<(String, i64)> = sqlx::query_as(
+        "INSERT INTO inbound_messages (idempotency_key, message_id, source, raw, received_at)
+         SELECT key, message_id, $3, raw, received_at
+         FROM UNNEST($1::text[], $2::text[], $4::bytea[], $5::timestamptz[])
+             WITH ORDINALITY AS m (key, message_id, raw, received_at, n)
+         ORDER BY n
+         ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key, id",
+    )
+    .bind(&keys)
+    .bind(&message_ids)
+    .bind(source)
+    .bind(&raws)
+    .bind(&times)
+    .fetch_all(conn)
+    .await
+    .doing("recording a batch of inbound messages")?;
+    let mut new: std::collections::HashMap<String, i64> = inserted.into_iter().collect();
+    // The first message with a key is the one its row holds.
+    Ok(keys.iter().map(|key| new.remove(*key)).collect())
+}
+
+/// A message for [`record_many`].
+pub struct NewInbound<'a> {
+    pub key: String,
+    pub message_id: Option<&'a str>,
+    pub raw: &'a [u8],
+    pub received_at: DateTime<Utc>,
+}
+
 /// What processing found, written in the same transaction as its effects.
-pub struct Finding<'a> {
-    pub sender: Option<&'a str>,
-    pub subject: Option<&'a str>,
-    pub class: Option<&'a str>,
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub sender: Option<String>,
+    pub subject: Option<String>,
+    pub class: Option<String>,
     pub parsed: Option<serde_json::Value>,
     pub outcome: Outcome,
     pub reason: Option<String>,
     pub lead_id: Option<i64>,
 }
 
-pub async fn finish(
-    conn: &mut PgConnection,
-    id: i64,
-    finding: Finding<'_>,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+/// A finding about one message, and when it was made.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub id: i64,
+    pub finding: Finding,
+    pub at: DateTime<Utc>,
+}
+
+pub async fn finish(conn: &mut PgConnection, finished: Finished) -> Result<(), StoreError> {
+    finish_many(conn, std::slice::from_ref(&finished)).await
+}
+
+/// Writes several findings in one statement (a batch's).
+pub async fn finish_many(conn: &mut PgConnection, all: &[Finished]) -> Result<(), StoreError> {
+    if all.is_empty() {
+        return Ok(());
+    }
+    let column = |f: fn(&Finding) -> Option<&str>| -> Vec<Option<&str>> {
+        all.iter().map(|done| f(&done.finding)).collect()
+    };
+    let ids: Vec<i64> = all.iter().map(|done| done.id).collect();
+    let parsed: Vec<Option<serde_json::Value>> =
+        all.iter().map(|done| done.finding.parsed.clone()).collect();
+    let outcomes: Vec<&str> = all.iter().map(|done| done.finding.outcome.as_str()).collect();
+    let lead_ids: Vec<Option<i64>> = all.iter().map(|done| done.finding.lead_id).collect();
+    let times: Vec<DateTime<Utc>> = all.iter().map(|done| done.at).collect();
     sqlx::query(
-        "UPDATE inbound_messages SET sender = $2, subject = $3, class = $4, parsed = $5,
-             outcome = $6, reason = $7, lead_id = $8, processed_at = $9
-         WHERE id = $1",
+        "UPDATE inbound_messages AS m SET sender = f.sender, subject = f.subject,
+             class = f.class, parsed = f.parsed, outcome = f.outcome, reason = f.reason,
+             lead_id = f.lead_id, processed_at = f.at
+         FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::jsonb[],
+                     $6::text[], $7::text[], $8::bigint[], $9::timestamptz[])
+             AS f (id, sender, subject, class, parsed, outcome, reason, lead_id, at)
+         WHERE m.id = f.id",
     )
-    .bind(id)
-    .bind(finding.sender)
-    .bind(finding.subject)
-    .bind(finding.class)
-    .bind(finding.parsed)
-    .bind(finding.outcome.as_str())
-    .bind(finding.reason)
-    .bind(finding.lead_id)
-    .bind(now)
+    .bind(&ids)
+    .bind(column(|f| f.sender.as_deref()))
+    .bind(column(|f| f.subject.as_deref()))
+    .bind(column(|f| f.class.as_deref()))
+    .bind(&parsed)
+    .bind(&outcomes)
+    .bind(column(|f| f.reason.as_deref()))
+    .bind(&lead_ids)
+    .bind(&times)
     .execute(conn)
     .await
-    .doing("recording how an inbound message ended")?;
+    .doing("recording how inbound messages ended")?;
     Ok(())
 }
 

@@ -541,22 +541,8 @@ pub async fn last_state_change(
     .doing("reading a lead's last change")
 }
 
-/// The language the customer wrote in, when the RFI showed it (not part of the domain lead:
-/// only mail to the customer needs it).
-pub async fn customer_locale(
-    conn: &mut PgConnection,
-    id: LeadId,
-) -> Result<Option<String>, StoreError> {
-    sqlx::query_scalar("SELECT customer_locale FROM leads WHERE id = $1")
-        .bind(id.0)
-        .fetch_optional(conn)
-        .await
-        .doing("reading a customer's language")
-        .map(Option::flatten)
-}
-
-/// The languages the customers of these leads wrote in, where known (see
-/// [`customer_locale`]).
+/// The languages the customers of these leads wrote in, where the RFIs showed it (not
+/// part of the domain lead: only mail to the customer needs it).
 pub async fn customer_locales(
     conn: &mut PgConnection,
     ids: &[LeadId],

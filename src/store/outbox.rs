@@ -445,6 +445,18 @@ pub async fn is_ours(conn: &mut PgConnection, message_id: &str) -> Result<bool, 
         .doing("looking up a Message-ID among the mail leadbot sent")
 }
 
+/// Those of these Message-IDs (without angle brackets) that leadbot sent mail under.
+pub async fn ours_among(
+    conn: &mut PgConnection,
+    message_ids: &[&str],
+) -> Result<Vec<String>, StoreError> {
+    sqlx::query_scalar("SELECT message_id FROM outbox WHERE message_id = ANY($1)")
+        .bind(message_ids)
+        .fetch_all(conn)
+        .await
+        .doing("looking up Message-IDs among the mail leadbot sent")
+}
+
 /// The mail a bounce reports on, as leadbot sent it.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct BouncedMail {

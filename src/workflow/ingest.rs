@@ -1,7 +1,8 @@
 //! One inbound message → one transaction: record it, understand it, change leads, and
 //! write down how it ended. The same path serves IMAP, the MTA pipe and the demo. A backlog
-//! shares one transaction between several messages, each in a savepoint of its own, so
-//! that each still takes effect whole or not at all.
+//! shares one transaction between several messages; should one of them fail, the batch is
+//! rolled back and each message goes alone, so that each still takes effect whole or not
+//! at all.
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
@@ -12,12 +13,13 @@ use crate::domain::{Customer, EmailAddress, LeadContext, Referrer, ReferrerKind}
 use crate::mail::identity;
 use crate::mail::one_line::one_line_opt;
 use crate::mail::rfi::{self, Sender};
+use crate::mail::parse::sender_and_message_id;
 use crate::mail::{ClassifyContext, InboundMail, MailClass, classify, parse, reply_text};
-use crate::store::directory::{self, ProfileRow};
-use crate::store::inbound::{self, Finding, Outcome};
+use crate::store::inbound::{self, Finding, Finished, NewInbound, Outcome};
 use crate::store::leads::{self, NewLead};
 use crate::store::{Doing, StoreError};
 pub use crate::workflow::handled::{Handled, IngestError};
+use crate::workflow::lookups::Lookups;
 use crate::workflow::loops;
 use crate::workflow::reply;
 use crate::workflow::unmatched::{self, Unmatched};
@@ -78,18 +80,24 @@ async fn ingest_once(
     now: DateTime<Utc>,
 ) -> Result<Report, IngestError> {
     let mut tx = pool.begin().await.doing("starting to ingest a message")?;
-    let report = record_and_process(&mut tx, config, source, raw, now).await?;
+    let mut shared = Shared::default();
+    let report = match record(&mut tx, config, source, raw, now).await? {
+        Recorded::New(id) => handle_recorded(&mut tx, config, &mut shared, id, raw, now).await?,
+        Recorded::Already(earlier) => Report::duplicate(earlier),
+    };
     tx.commit().await.doing("committing an inbound message")?;
     Ok(report)
 }
 
 /// Records and handles several raw messages (a backlog, in the order given) in one
-/// transaction, so that they share one commit. Each message still takes effect whole or not
-/// at all: it runs inside a savepoint of its own, and one that fails for a reason retrying
-/// would not cure is rolled back to that savepoint and quarantined, as [`ingest`] does,
-/// while the others stay. A transient fault (the database unreachable or restarting) fails
-/// the whole batch, so that every message in it is tried again later — never quarantined.
-/// `now` is read once per message.
+/// transaction, so that they share one commit and one read of the directory. Each message
+/// still takes effect whole or not at all: when one fails for a reason retrying would not
+/// cure (a bug, data PostgreSQL refuses), the batch is rolled back and each message is
+/// ingested alone, as [`ingest`] does — the one that fails is quarantined, the others
+/// stay. (Such failures are rare; a savepoint per message would cost two round trips to
+/// every message of every batch instead.) A transient fault (the database unreachable or
+/// restarting) fails the whole batch, so that every message in it is tried again later —
+/// never quarantined. `now` is read once per message.
 pub async fn ingest_batch(
     pool: &PgPool,
     config: &Config,
@@ -98,18 +106,17 @@ pub async fn ingest_batch(
     now: impl Fn() -> DateTime<Utc>,
 ) -> Result<Vec<Report>, IngestError> {
     if let [raw] = raws {
-        // Alone: no savepoint needed, the transaction is the message's own.
+        // Alone: the transaction is the message's own.
         return Ok(vec![ingest(pool, config, source, raw, now()).await?]);
     }
     match ingest_together(pool, config, source, raws, &now).await {
         Err(error) if !error.is_transient() => {
-            // Outside the messages' savepoints, such a failure is the commit's (a deferred
-            // constraint) or a quarantine's: which message caused it is not known, so each
-            // goes alone, and only that one meets it again.
+            // One message's failure, or the commit's (a deferred constraint): each goes
+            // alone, and only the message that caused it meets it again.
             tracing::warn!(
                 error = %format!("{error:#}"),
                 messages = raws.len(),
-                "a batch of inbound messages failed to commit; ingesting them one by one"
+                "a batch of inbound messages failed; ingesting them one by one"
             );
             let mut reports = Vec::with_capacity(raws.len());
             for raw in raws {
@@ -132,31 +139,46 @@ async fn ingest_together(
         .begin()
         .await
         .doing("starting to ingest a batch of messages")?;
+    let mut shared = Shared {
+        lookups: Lookups::default(),
+        kept_findings: Some(Vec::with_capacity(raws.len())),
+    };
+    let (senders, message_ids) = addressing(config, raws);
+    let message_ids: Vec<&str> = message_ids.iter().map(String::as_str).collect();
+    shared
+        .lookups
+        .prefetch(&mut tx, &senders, &message_ids)
+        .await?;
+    // Every message recorded first, in one statement; one whose key was taken goes through
+    // `record` alone, which tells a duplicate from a reused Message-ID.
+    let identities: Vec<Identity> = raws.iter().map(|raw| Identity::of(config, raw)).collect();
+    let times: Vec<DateTime<Utc>> = raws.iter().map(|_| now()).collect();
+    let new: Vec<NewInbound> = identities
+        .iter()
+        .zip(&times)
+        .map(|(identity, &received_at)| NewInbound {
+            key: identity.key.clone(),
+            message_id: identity.message_id.as_deref(),
+            raw: &identity.kept,
+            received_at,
+        })
+        .collect();
+    let recorded = inbound::record_many(&mut tx, source, &new).await?;
     let mut reports = Vec::with_capacity(raws.len());
-    for raw in raws {
-        let now = now();
-        let mut message = sqlx::Connection::begin(&mut *tx)
-            .await
-            .doing("setting a savepoint for an inbound message")?;
-        let report = match record_and_process(&mut message, config, source, raw, now).await {
-            Ok(report) => {
-                message
-                    .commit()
-                    .await
-                    .doing("releasing an inbound message's savepoint")?;
-                report
-            }
-            Err(error) if error.is_transient() => return Err(error),
-            Err(error) => {
-                message
-                    .rollback()
-                    .await
-                    .doing("rolling back an inbound message to its savepoint")?;
-                tracing::error!(error = %format!("{error:#}"), "quarantining a message that failed");
-                quarantine_failed(&mut tx, config, source, raw, &error, now).await?
-            }
+    for ((raw, now), id) in raws.iter().zip(times).zip(recorded) {
+        // Any failure ends the batch, rolled back whole: a transient one to be tried again
+        // later, any other for `ingest_batch` to run each message alone.
+        let recorded = match id {
+            Some(id) => Recorded::New(id),
+            None => record(&mut tx, config, source, raw, now).await?,
         };
-        reports.push(report);
+        reports.push(match recorded {
+            Recorded::New(id) => handle_recorded(&mut tx, config, &mut shared, id, raw, now).await?,
+            Recorded::Already(earlier) => Report::duplicate(earlier),
+        });
+    }
+    if let Some(findings) = shared.kept_findings.take() {
+        inbound::finish_many(&mut tx, &findings).await?;
     }
     tx.commit()
         .await
@@ -164,22 +186,41 @@ async fn ingest_together(
     Ok(reports)
 }
 
-/// Records the message and does what it asks, inside the caller's transaction.
-async fn record_and_process(
+/// What the messages sharing one transaction share.
+#[derive(Default)]
+struct Shared {
+    lookups: Lookups,
+    /// In a batch, how each message ended is kept here and written for all of them in one
+    /// statement before the commit; a message alone has it written at once.
+    kept_findings: Option<Vec<Finished>>,
+}
+
+/// The senders and Message-IDs of these messages (those small enough to be handled), read
+/// from their headers for [`Lookups::prefetch`].
+fn addressing(config: &Config, raws: &[&[u8]]) -> (Vec<EmailAddress>, Vec<String>) {
+    let mut senders = Vec::with_capacity(raws.len());
+    let mut message_ids = Vec::with_capacity(raws.len());
+    for raw in raws.iter().filter(|raw| raw.len() <= config.bot.max_inbound_size) {
+        let (sender, message_id) = sender_and_message_id(raw);
+        senders.extend(sender.and_then(|email| EmailAddress::parse(&email).ok()));
+        message_ids.extend(message_id);
+    }
+    (senders, message_ids)
+}
+
+/// Does what a newly recorded message asks, inside the caller's transaction.
+async fn handle_recorded(
     tx: &mut PgConnection,
     config: &Config,
-    source: &str,
+    shared: &mut Shared,
+    inbound_id: i64,
     raw: &[u8],
     now: DateTime<Utc>,
 ) -> Result<Report, IngestError> {
-    let inbound_id = match record(tx, config, source, raw, now).await? {
-        Recorded::New(id) => id,
-        Recorded::Already(earlier) => return Ok(Report::duplicate(earlier)),
-    };
     let handled = if raw.len() > config.bot.max_inbound_size {
-        process_oversized(tx, config, inbound_id, raw, now).await?
+        process_oversized(tx, config, shared, inbound_id, raw, now).await?
     } else {
-        process(tx, config, inbound_id, raw, now).await?
+        process(tx, config, shared, inbound_id, raw, now).await?
     };
     Ok(Report {
         inbound_id: Some(inbound_id),
@@ -203,7 +244,7 @@ async fn quarantine_failed(
         Recorded::Already(earlier) => return Ok(Report::duplicate(earlier)),
     };
     let reason = format!("processing failed: {}", error_chain(error));
-    quarantine(tx, inbound_id, &reason, now).await?;
+    quarantine(tx, &mut Shared::default(), inbound_id, &reason, now).await?;
     Ok(Report {
         inbound_id: Some(inbound_id),
         duplicate_of: None,
@@ -280,7 +321,8 @@ pub async fn reprocess(
     if let Some(reason) = reason.filter(|r| r.starts_with(TOO_LARGE)) {
         return Ok(Some(Reprocessed::KeptInPart { reason }));
     }
-    let handled = process(&mut tx, config, inbound_id, &raw, now).await?;
+    let mut shared = Shared::default();
+    let handled = process(&mut tx, config, &mut shared, inbound_id, &raw, now).await?;
     tx.commit()
         .await
         .doing("committing a re-processed message")?;
@@ -292,6 +334,7 @@ pub use crate::mail::identity::{idempotency_key, quick_message_id};
 async fn process(
     tx: &mut PgConnection,
     config: &Config,
+    shared: &mut Shared,
     inbound_id: i64,
     raw: &[u8],
     now: DateTime<Utc>,
@@ -300,24 +343,20 @@ async fn process(
         Ok(mail) => mail,
         Err(error) => {
             let reason = format!("unreadable: {error}");
-            quarantine(tx, inbound_id, &reason, now).await?;
+            quarantine(tx, shared, inbound_id, &reason, now).await?;
             return Ok(Handled::Quarantined(reason));
         }
     };
+    let lookups = &mut shared.lookups;
     let class = classify(
         &mail,
         &ClassifyContext {
             bot_address: config.bot.address.to_string(),
         },
     );
-    // Read once: loop detection and routing both need them.
-    let profiles = match class {
-        MailClass::Request | MailClass::Reply => directory::profiles(tx).await?,
-        MailClass::Bounce | MailClass::AutoReply | MailClass::List => Vec::new(),
-    };
     let own = match class {
         MailClass::Request | MailClass::Reply => {
-            loops::own_mail(tx, config, &profiles, &mail).await?
+            loops::own_mail(tx, config, lookups, &mail).await?
         }
         // Never answered anyway; a bounce of our own mail stays a bounce.
         MailClass::Bounce | MailClass::AutoReply | MailClass::List => None,
@@ -335,14 +374,16 @@ async fn process(
                 let (handled, lead) = reply::handle(tx, config, &mail, now).await?;
                 (handled, lead.map(|id| id.0))
             }
-            MailClass::Request if is_command_from_the_partner_side(tx, config, &mail).await? => {
+            MailClass::Request
+                if is_command_from_the_partner_side(tx, config, lookups, &mail).await? =>
+            {
                 // A contact writing a fresh mail with a command (LIST, HELP, ACCEPT L-1042):
                 // a reply in all but threading, never a request for a new lead.
                 let (handled, lead) = reply::handle(tx, config, &mail, now).await?;
                 (handled, lead.map(|id| id.0))
             }
             MailClass::Request => {
-                let handled = handle_request(tx, config, inbound_id, &mail, &profiles, now).await?;
+                let handled = handle_request(tx, config, lookups, inbound_id, &mail, now).await?;
                 let first = match &handled {
                     Handled::LeadsCreated(ids) => ids.first().map(|id| id.0),
                     _ => None,
@@ -362,6 +403,7 @@ async fn process(
     };
     finish(
         tx,
+        shared,
         inbound_id,
         Some(&mail),
         Some(class),
@@ -383,6 +425,7 @@ const TOO_LARGE: &str = "too large";
 async fn process_oversized(
     tx: &mut PgConnection,
     config: &Config,
+    shared: &mut Shared,
     inbound_id: i64,
     raw: &[u8],
     now: DateTime<Utc>,
@@ -398,7 +441,7 @@ async fn process_oversized(
             let lead = bounce::handle(tx, config, &mail, now).await?.map(|id| id.0);
             let outcome = Outcome::Automated;
             let class = Some(MailClass::Bounce);
-            finish(tx, inbound_id, Some(&mail), class, outcome, None, lead, now).await?;
+            finish(tx, shared, inbound_id, Some(&mail), class, outcome, None, lead, now).await?;
             return Ok(Handled::Automated(MailClass::Bounce));
         }
     }
@@ -408,8 +451,30 @@ async fn process_oversized(
         raw.len(),
         identity::KEPT_BODY_BYTES
     );
-    quarantine(tx, inbound_id, &reason, now).await?;
+    quarantine(tx, shared, inbound_id, &reason, now).await?;
     Ok(Handled::Quarantined(reason))
+}
+
+/// What a message is recorded under, and what of it is kept.
+struct Identity<'a> {
+    message_id: Option<String>,
+    key: String,
+    /// The whole message, or only its headers and a prefix when it is over
+    /// `bot.max_inbound_size`.
+    kept: std::borrow::Cow<'a, [u8]>,
+}
+
+impl<'a> Identity<'a> {
+    fn of(config: &Config, full: &'a [u8]) -> Self {
+        let message_id = quick_message_id(full);
+        let key = idempotency_key(message_id.as_deref(), full);
+        let kept = identity::kept_part(full, config.bot.max_inbound_size);
+        Self {
+            message_id,
+            key,
+            kept,
+        }
+    }
 }
 
 /// Whether a message was new.
@@ -429,9 +494,12 @@ async fn record(
     full: &[u8],
     now: DateTime<Utc>,
 ) -> Result<Recorded, StoreError> {
-    let message_id = quick_message_id(full);
-    let key = idempotency_key(message_id.as_deref(), full);
-    let raw = &*identity::kept_part(full, config.bot.max_inbound_size);
+    let Identity {
+        message_id,
+        key,
+        kept,
+    } = Identity::of(config, full);
+    let raw = &*kept;
     let id = message_id.as_deref();
     if let Some(new) = inbound::record(tx, &key, id, source, raw, None, now).await? {
         return Ok(Recorded::New(new));
@@ -477,6 +545,7 @@ async fn recorded_under(tx: &mut PgConnection, key: &str) -> Result<(i64, Vec<u8
 /// Ends a message in quarantine, kept whole, with the reason for the operator.
 async fn quarantine(
     tx: &mut PgConnection,
+    shared: &mut Shared,
     inbound_id: i64,
     reason: &str,
     now: DateTime<Utc>,
@@ -484,6 +553,7 @@ async fn quarantine(
     let outcome = Outcome::Quarantined;
     finish(
         tx,
+        shared,
         inbound_id,
         None,
         None,
@@ -495,9 +565,11 @@ async fn quarantine(
     .await
 }
 
+/// Writes down how a message ended (in a batch: keeps it for one write before the commit).
 #[allow(clippy::too_many_arguments)]
 async fn finish(
     tx: &mut PgConnection,
+    shared: &mut Shared,
     inbound_id: i64,
     mail: Option<&InboundMail>,
     class: Option<MailClass>,
@@ -512,21 +584,26 @@ async fn finish(
             .and_then(|v| v.as_str().map(String::from))
             .unwrap_or_default()
     });
-    inbound::finish(
-        tx,
-        inbound_id,
-        Finding {
-            sender: mail.and_then(|m| m.from.as_ref()).map(|f| f.email.as_str()),
-            subject: mail.map(|m| m.subject.as_str()),
-            class: class.as_deref(),
+    let finished = Finished {
+        id: inbound_id,
+        finding: Finding {
+            sender: mail.and_then(|m| m.from.as_ref()).map(|f| f.email.clone()),
+            subject: mail.map(|m| m.subject.clone()),
+            class,
             parsed: mail.and_then(|m| serde_json::to_value(m).ok()),
             outcome,
             reason,
             lead_id,
         },
-        now,
-    )
-    .await
+        at: now,
+    };
+    match &mut shared.kept_findings {
+        Some(kept) => {
+            kept.push(finished);
+            Ok(())
+        }
+        None => inbound::finish(tx, finished).await,
+    }
 }
 
 /// True for a new mail whose new text starts with a command, from a partner contact or a
@@ -534,6 +611,7 @@ async fn finish(
 async fn is_command_from_the_partner_side(
     tx: &mut PgConnection,
     config: &Config,
+    lookups: &mut Lookups,
     mail: &InboundMail,
 ) -> Result<bool, StoreError> {
     let Some(sender) = mail
@@ -547,16 +625,16 @@ async fn is_command_from_the_partner_side(
         return Ok(false);
     }
     Ok(config.bot.reviewers.contains(&sender)
-        || directory::contact_by_email(tx, &sender).await?.is_some())
+        || lookups.contact_by_email(tx, &sender).await?.is_some())
 }
 
 /// An RFI: route it to profiles, read the customer and the need, create one lead each.
 async fn handle_request(
     tx: &mut PgConnection,
     config: &Config,
+    lookups: &mut Lookups,
     inbound_id: i64,
     mail: &InboundMail,
-    profiles: &[ProfileRow],
     now: DateTime<Utc>,
 ) -> Result<Handled, IngestError> {
     let Some(from) = mail
@@ -572,7 +650,7 @@ async fn handle_request(
     };
     let sender = if config.bot.staff_domains.iter().any(|d| d == from.domain()) {
         Sender::Staff
-    } else if directory::contact_by_email(tx, &from).await?.is_some() {
+    } else if lookups.contact_by_email(tx, &from).await?.is_some() {
         Sender::PartnerContact
     } else {
         Sender::Public
@@ -581,6 +659,8 @@ async fn handle_request(
         Ok(rfi) => rfi,
         Err(error) => return Ok(Handled::Quarantined(error.to_string())),
     };
+    let profiles = lookups.profiles(tx).await?;
+    let profiles = &*profiles;
     let seed = inbound_id as u64;
     let targets = match routing::route(tx, config, mail, &rfi, profiles, seed, now).await? {
         Ok(targets) => targets,
@@ -629,7 +709,9 @@ async fn handle_request(
         };
         let actor = from.to_string();
         if let Some(lead) = leads::insert(tx, &new, &actor).await? {
-            notify::new_lead(tx, &config.bot, &lead, now).await?;
+            let contacts = lookups.profile_contacts(tx, &lead.profile_id).await?;
+            let customer_locale = new.customer_locale.as_deref();
+            notify::new_lead(tx, &config.bot, &lead, &contacts, customer_locale, now).await?;
             created.push(lead.id);
         }
     }

@@ -11,8 +11,10 @@
 //!   listened is caught up. A new UIDVALIDITY voids the stored UIDs: the whole mailbox is
 //!   read again, and ingest recognizes what it already recorded.
 //! - Whatever is waiting is handled in batches (up to `BATCH_MESSAGES` messages and about
-//!   `BATCH_BYTES`): one FETCH, one transaction with a savepoint per message, one STORE, one
-//!   checkpoint. A message that arrives alone is a batch of one, handled at once.
+//!   `BATCH_BYTES`): one FETCH, one transaction (`ingest_batch`), one STORE, one
+//!   checkpoint. A message that arrives alone is a batch of one, handled at once. While
+//!   more than one batch is waiting, the listener says it is catching up
+//!   ([`ListenerStats::is_catching_up`]): the daemon's outbox holds back meanwhile.
 //! - A message is marked done on the server only after its transaction committed: first it
 //!   gets \Seen — or, if ingest quarantined it, it moves to the quarantine folder — then
 //!   the checkpoint advances. A crash in between costs a repeated, harmless ingest (a
@@ -92,6 +94,8 @@ pub struct ListenerStats {
     locks_taken: AtomicU64,
     holds_lock: AtomicBool,
     waiting_for_mail: AtomicBool,
+    /// Reading a backlog: more than one batch was waiting.
+    catching_up: AtomicBool,
     /// Time from fetched to committed, per message.
     pub ingest_latency: crate::telemetry::LatencyHistogram,
     /// Why the listener gave up for good (a configuration problem), for health checks.
@@ -131,6 +135,12 @@ impl ListenerStats {
             holds_lock: self.holds_lock.load(Ordering::Relaxed),
             waiting_for_mail: self.waiting_for_mail.load(Ordering::Relaxed),
         }
+    }
+
+    /// Reading a backlog (more than one batch was waiting when it last looked): what the
+    /// outbox yields to.
+    pub fn is_catching_up(&self) -> bool {
+        self.catching_up.load(Ordering::Relaxed)
     }
 
     /// Records that the listener ended for good, and why.
@@ -390,22 +400,11 @@ impl Listener {
         loop {
             // Catch up: every message after the checkpoint, oldest first. New mail the
             // server mentioned meanwhile is looked for before idling.
-            loop {
-                let waiting = mailbox.waiting_after(place.last_uid).await?;
-                let mut rest = waiting.as_slice();
-                while !rest.is_empty() {
-                    if let Some(ended) = interruption(lock, shutdown) {
-                        let _ = mailbox.logout().await;
-                        return Ok(ended);
-                    }
-                    let (batch, after) =
-                        rest.split_at(batch_len(rest, BATCH_MESSAGES, BATCH_BYTES));
-                    self.handle(&mut mailbox, batch, &mut place).await?;
-                    rest = after;
-                }
-                if !mailbox.take_new_mail_report() {
-                    break;
-                }
+            let caught_up = self.catch_up(&mut mailbox, &mut place, lock, shutdown).await;
+            self.stats.catching_up.store(false, Ordering::Relaxed);
+            if let Some(ended) = caught_up? {
+                let _ = mailbox.logout().await;
+                return Ok(ended);
             }
             // Caught up over a working connection: the next failure starts a fresh backoff.
             backoff.reset();
@@ -430,6 +429,34 @@ impl Listener {
                     let _ = mailbox.logout().await;
                     return Ok(ended);
                 }
+            }
+        }
+    }
+
+    /// Every message after the checkpoint, oldest first, in batches; new mail the server
+    /// mentioned meanwhile is looked for before returning. `Some` when asked to stop.
+    async fn catch_up(
+        &self,
+        mailbox: &mut ImapMailbox,
+        place: &mut Checkpoint,
+        lock: &HeldLock,
+        shutdown: &watch::Receiver<bool>,
+    ) -> Result<Option<Ended>, Failure> {
+        loop {
+            let waiting = mailbox.waiting_after(place.last_uid).await?;
+            let backlog = batch_len(&waiting, BATCH_MESSAGES, BATCH_BYTES) < waiting.len();
+            self.stats.catching_up.store(backlog, Ordering::Relaxed);
+            let mut rest = waiting.as_slice();
+            while !rest.is_empty() {
+                if let Some(ended) = interruption(lock, shutdown) {
+                    return Ok(Some(ended));
+                }
+                let (batch, after) = rest.split_at(batch_len(rest, BATCH_MESSAGES, BATCH_BYTES));
+                self.handle(mailbox, batch, place).await?;
+                rest = after;
+            }
+            if !mailbox.take_new_mail_report() {
+                return Ok(None);
             }
         }
     }
@@ -470,7 +497,9 @@ impl Listener {
             return Ok(());
         };
         let uids: Vec<u32> = batch.iter().map(|message| message.uid).collect();
+        let fetching = Instant::now();
         let fetched = mailbox.fetch(&uids).await?;
+        let fetch_took = fetching.elapsed();
         if fetched.len() < uids.len() {
             tracing::info!(
                 missing = uids.len() - fetched.len(),
@@ -508,10 +537,15 @@ impl Listener {
         for _ in &quarantined {
             ListenerStats::count(&self.stats.quarantined);
         }
+        let marking = Instant::now();
         mailbox.mark_seen(&seen).await?;
+        let mark_took = marking.elapsed();
         self.advance(place, last.uid).await?;
         tracing::debug!(
             messages = reports.len(),
+            fetch_us = fetch_took.as_micros() as u64,
+            ingest_us = took.as_micros() as u64,
+            mark_us = mark_took.as_micros() as u64,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "batch ingested"
         );

@@ -8,18 +8,17 @@ use crate::config::Config;
 use crate::mail::InboundMail;
 use crate::mail::identity::{bare_address, looks_generated};
 use crate::mail::token;
-use crate::store::directory::ProfileRow;
-use crate::store::{StoreError, outbox};
+use crate::store::StoreError;
+use crate::workflow::lookups::Lookups;
 
 /// Why this message is leadbot's own mail coming back, if it is: sent from the bot's
 /// address or a profile address (any case, plus-addressed or not), or carrying as its own
 /// Message-ID one that leadbot generated. (Replies name our Message-IDs only in
 /// In-Reply-To and References, and bounces inside the returned original: neither counts.)
-/// `profiles` are all the directory's (the caller has them at hand).
 pub async fn own_mail(
     tx: &mut PgConnection,
     config: &Config,
-    profiles: &[ProfileRow],
+    lookups: &mut Lookups,
     mail: &InboundMail,
 ) -> Result<Option<String>, StoreError> {
     if let Some(from) = &mail.from {
@@ -29,6 +28,7 @@ pub async fn own_mail(
                 "mail loop: sent from leadbot's own address {sender}; not answered"
             )));
         }
+        let profiles = lookups.profiles(tx).await?;
         if let Some(profile) = profiles.iter().find(|p| bare_address(&p.address) == sender) {
             return Ok(Some(format!(
                 "mail loop: sent from the address of profile {}; not answered",
@@ -40,7 +40,7 @@ pub async fn own_mail(
         let secret = config.bot.secret.expose();
         let is_token = |candidate: &str| token::verify(secret, candidate).is_ok();
         if looks_generated(id, config.bot.address.domain(), is_token)
-            || outbox::is_ours(tx, id).await?
+            || lookups.is_ours(tx, id).await?
         {
             return Ok(Some(format!(
                 "mail loop: its Message-ID <{id}> is one leadbot generated; not answered"

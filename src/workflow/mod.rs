@@ -12,6 +12,7 @@ pub mod explain;
 pub mod handled;
 pub mod ingest;
 pub mod listener;
+pub mod lookups;
 pub mod loops;
 pub mod notify;
 pub mod outbox;

@@ -74,18 +74,22 @@ pub async fn enqueue(
     outbox::insert(tx, mail, lead, template, now).await
 }
 
-/// A new lead: the notification to each of the profile's contacts, and the acknowledgement
-/// to the customer when their address is known, queued together. The lead was just
-/// created, so no mail of its own is there to thread onto: none is looked for. (Both save
-/// a backlog round trips: one per mail, twice.)
+/// A new lead: the notification to each of the profile's `contacts`, and the
+/// acknowledgement to the customer (in `customer_locale`, the language of their request)
+/// when their address is known, queued together. The lead was just created, so no mail of
+/// its own is there to thread onto: none is looked for. (The caller has the contacts and
+/// the language at hand: a backlog saves round trips per lead.)
 pub async fn new_lead(
     tx: &mut PgConnection,
     bot: &BotConfig,
     lead: &Lead,
+    contacts: &[ContactRow],
+    customer_locale: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>, NotifyError> {
     let mut mails = Vec::new();
-    for recipient in profile_contacts(tx, bot, lead).await? {
+    let recipients = contacts.iter().filter_map(|row| Recipient::contact(row, bot));
+    for recipient in recipients {
         let reply_to = reply_address(bot, lead.id, &recipient);
         let notification = Notification::NewLead {
             lead,
@@ -101,7 +105,8 @@ pub async fn new_lead(
     }
     // A referred lead's customer talks to their referrer; only direct requests are acknowledged.
     let direct = lead.referrer.is_none();
-    if let Some(customer) = customer(tx, bot, lead).await?.filter(|_| direct) {
+    let customer = customer_recipient(bot, lead, customer_locale);
+    if let Some(customer) = customer.filter(|_| direct) {
         let composed = compose(&Notification::Acknowledgement { lead }, &customer)?;
         mails.push(first_of_thread(bot, &customer, lead.id, composed));
     }
@@ -585,19 +590,6 @@ fn referrer(
         .or(customer_locale);
     let locale = own.and_then(Locale::parse).unwrap_or(bot.default_locale);
     Recipient::outsider(email.as_str(), locale)
-}
-
-/// The customer, if reachable.
-async fn customer(
-    tx: &mut PgConnection,
-    bot: &BotConfig,
-    lead: &Lead,
-) -> Result<Option<Recipient>, StoreError> {
-    if lead.customer.email.is_none() {
-        return Ok(None);
-    }
-    let locale = leads::customer_locale(tx, lead.id).await?;
-    Ok(customer_recipient(bot, lead, locale.as_deref()))
 }
 
 /// The customer, in the language of their request (`locale`, else the bot's default), if

@@ -36,6 +36,11 @@ const LONGEST_RETRY: TimeDelta = TimeDelta::hours(1);
 /// after each failure up to the longest.
 const LISTEN_RETRY_FIRST: Duration = Duration::from_millis(500);
 const LISTEN_RETRY_LONGEST: Duration = Duration::from_secs(30);
+/// How often a lane that yields looks whether it may go on.
+const YIELD_POLL: Duration = Duration::from_millis(20);
+
+/// Says when the outbox should hold back (see [`Courier::yield_to`]).
+pub type YieldTo = Arc<dyn Fn() -> bool + Send + Sync>;
 
 /// Everything the worker needs besides the database: where mail goes and who sends it.
 #[derive(Clone)]
@@ -46,6 +51,11 @@ pub struct Courier {
     pub max_attempts: u32,
     /// How many rows are sent at once, each on its own lane (SMTP connection).
     pub lanes: usize,
+    /// While this says true, no lane claims its next row. The daemon has the outbox yield
+    /// to the IMAP listener while it reads a backlog: on two cores, sending the leads' mail
+    /// through the local MTA at the same time takes the CPU that committing the leads needs.
+    /// The mail goes out, on every lane, as soon as the backlog is read.
+    pub yield_to: Option<YieldTo>,
 }
 
 impl Courier {
@@ -60,6 +70,17 @@ impl Courier {
                 .map_or(DEFAULT_MAX_ATTEMPTS, |smtp| smtp.max_attempts),
             // Files are numbered in send order: one lane keeps that order.
             lanes: config.smtp.as_ref().map_or(1, |smtp| smtp.connections),
+            yield_to: None,
+        }
+    }
+
+    /// Waits while the courier must yield (and nobody asked to stop).
+    async fn yield_while(&self, stop: &impl Fn() -> bool) {
+        let Some(yielding) = &self.yield_to else {
+            return;
+        };
+        while yielding() && !stop() {
+            tokio::time::sleep(YIELD_POLL).await;
         }
     }
 }
@@ -161,7 +182,7 @@ pub async fn flush(
 ///
 /// `courier.lanes` lanes run at once, each claiming, sending and marking one row at a time
 /// (see the module's comment for what a crash can cost). SKIP LOCKED keeps them, and other
-/// processes, off each other's rows.
+/// processes, off each other's rows. While `courier.yield_to` says so, they wait between rows.
 pub async fn flush_until(
     pool: &PgPool,
     courier: &Courier,
@@ -171,7 +192,11 @@ pub async fn flush_until(
     let claims_left = AtomicUsize::new(MAX_PER_FLUSH);
     let lane = async || {
         let mut report = FlushReport::default();
-        while !stop() && take_one(&claims_left) {
+        loop {
+            courier.yield_while(&stop).await;
+            if stop() || !take_one(&claims_left) {
+                break;
+            }
             match try_deliver_one(pool, courier, now).await? {
                 None => break,
                 Some(Delivery::Sent { .. }) => report.sent += 1,

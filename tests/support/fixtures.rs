@@ -40,3 +40,24 @@ pub async fn insert_lead(pool: &PgPool, new: &NewLead) -> Lead {
         .expect("insert a lead")
         .expect("a new lead")
 }
+
+/// Queues a new lead's mail as ingest does: to its profile's contacts, and to the customer
+/// in the language stored with the lead.
+#[allow(dead_code)] // not every test binary queues mail
+pub async fn queue_new_lead_mail(
+    conn: &mut sqlx::PgConnection,
+    bot: &leadbot::config::BotConfig,
+    lead: &Lead,
+    now: DateTime<Utc>,
+) -> Vec<i64> {
+    let contacts = leadbot::store::directory::profile_contacts(conn, &lead.profile_id)
+        .await
+        .expect("the profile's contacts");
+    let locales = leads::customer_locales(conn, &[lead.id])
+        .await
+        .expect("the customer's language");
+    let locale = locales.get(&lead.id).map(String::as_str);
+    leadbot::workflow::notify::new_lead(conn, bot, lead, &contacts, locale, now)
+        .await
+        .expect("queue the new lead's mail")
+}
