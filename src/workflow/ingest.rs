@@ -19,7 +19,9 @@ use crate::store::inbound::{self, Finding, Finished, NewInbound, Outcome};
 use crate::store::leads::{self, NewLead};
 use crate::store::{Doing, StoreError};
 pub use crate::workflow::handled::{Handled, IngestError};
+use crate::store::outbox;
 use crate::workflow::lookups::Lookups;
+use crate::workflow::notify::Addressed;
 use crate::workflow::loops;
 use crate::workflow::reply;
 use crate::workflow::unmatched::{self, Unmatched};
@@ -141,7 +143,7 @@ async fn ingest_together(
         .doing("starting to ingest a batch of messages")?;
     let mut shared = Shared {
         lookups: Lookups::default(),
-        kept_findings: Some(Vec::with_capacity(raws.len())),
+        kept: Some(Kept::default()),
     };
     let (senders, message_ids) = addressing(config, raws);
     let message_ids: Vec<&str> = message_ids.iter().map(String::as_str).collect();
@@ -177,8 +179,11 @@ async fn ingest_together(
             Recorded::Already(earlier) => Report::duplicate(earlier),
         });
     }
-    if let Some(findings) = shared.kept_findings.take() {
-        inbound::finish_many(&mut tx, &findings).await?;
+    if let Some(kept) = shared.kept.take() {
+        let mail: Vec<_> = kept.mail.iter().map(Addressed::to_new).collect();
+        let queued_at = kept.findings.last().map_or_else(now, |last| last.at);
+        outbox::insert_many(&mut tx, &mail, queued_at).await?;
+        inbound::finish_many(&mut tx, &kept.findings).await?;
     }
     tx.commit()
         .await
@@ -190,9 +195,18 @@ async fn ingest_together(
 #[derive(Default)]
 struct Shared {
     lookups: Lookups,
-    /// In a batch, how each message ended is kept here and written for all of them in one
-    /// statement before the commit; a message alone has it written at once.
-    kept_findings: Option<Vec<Finished>>,
+    /// In a batch, what is written for all messages at once before the commit; a message
+    /// alone has it written at once.
+    kept: Option<Kept>,
+}
+
+/// A batch's writes kept for one statement each: how each message ended, and its new
+/// leads' mail. (Nothing later in the batch reads them: a new lead's mail has no thread
+/// yet, and its Message-IDs are new.)
+#[derive(Default)]
+struct Kept {
+    findings: Vec<Finished>,
+    mail: Vec<Addressed>,
 }
 
 /// The senders and Message-IDs of these messages (those small enough to be handled), read
@@ -347,7 +361,6 @@ async fn process(
             return Ok(Handled::Quarantined(reason));
         }
     };
-    let lookups = &mut shared.lookups;
     let class = classify(
         &mail,
         &ClassifyContext {
@@ -356,7 +369,7 @@ async fn process(
     );
     let own = match class {
         MailClass::Request | MailClass::Reply => {
-            loops::own_mail(tx, config, lookups, &mail).await?
+            loops::own_mail(tx, config, &mut shared.lookups, &mail).await?
         }
         // Never answered anyway; a bounce of our own mail stays a bounce.
         MailClass::Bounce | MailClass::AutoReply | MailClass::List => None,
@@ -375,7 +388,8 @@ async fn process(
                 (handled, lead.map(|id| id.0))
             }
             MailClass::Request
-                if is_command_from_the_partner_side(tx, config, lookups, &mail).await? =>
+                if is_command_from_the_partner_side(tx, config, &mut shared.lookups, &mail)
+                    .await? =>
             {
                 // A contact writing a fresh mail with a command (LIST, HELP, ACCEPT L-1042):
                 // a reply in all but threading, never a request for a new lead.
@@ -383,7 +397,7 @@ async fn process(
                 (handled, lead.map(|id| id.0))
             }
             MailClass::Request => {
-                let handled = handle_request(tx, config, lookups, inbound_id, &mail, now).await?;
+                let handled = handle_request(tx, config, shared, inbound_id, &mail, now).await?;
                 let first = match &handled {
                     Handled::LeadsCreated(ids) => ids.first().map(|id| id.0),
                     _ => None,
@@ -597,9 +611,9 @@ async fn finish(
         },
         at: now,
     };
-    match &mut shared.kept_findings {
+    match &mut shared.kept {
         Some(kept) => {
-            kept.push(finished);
+            kept.findings.push(finished);
             Ok(())
         }
         None => inbound::finish(tx, finished).await,
@@ -632,11 +646,13 @@ async fn is_command_from_the_partner_side(
 async fn handle_request(
     tx: &mut PgConnection,
     config: &Config,
-    lookups: &mut Lookups,
+    shared: &mut Shared,
     inbound_id: i64,
     mail: &InboundMail,
     now: DateTime<Utc>,
 ) -> Result<Handled, IngestError> {
+    let Shared { lookups, kept } = shared;
+    let mut kept_mail = kept.as_mut().map(|kept| &mut kept.mail);
     let Some(from) = mail
         .from
         .as_ref()
@@ -710,8 +726,15 @@ async fn handle_request(
         let actor = from.to_string();
         if let Some(lead) = leads::insert(tx, &new, &actor).await? {
             let contacts = lookups.profile_contacts(tx, &lead.profile_id).await?;
-            let customer_locale = new.customer_locale.as_deref();
-            notify::new_lead(tx, &config.bot, &lead, &contacts, customer_locale, now).await?;
+            let locale = new.customer_locale.as_deref();
+            let mail = notify::new_lead_mail(&config.bot, &lead, &contacts, locale, now)?;
+            match kept_mail.as_deref_mut() {
+                Some(kept) => kept.extend(mail),
+                None => {
+                    let new: Vec<_> = mail.iter().map(Addressed::to_new).collect();
+                    outbox::insert_many(tx, &new, now).await?;
+                }
+            }
             created.push(lead.id);
         }
     }
