@@ -156,19 +156,30 @@ impl Locale {
     /// before `;` `?` `!` a narrow no-break space, so templates write `"Besoin :"`. English
     /// text comes back as it is.
     pub fn typeset(self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len() + 8);
+        self.typeset_into(text, &mut out);
+        out
+    }
+
+    /// [`Locale::typeset`], appended to `out`. The spaces are found bytewise: a space and
+    /// the punctuation after it are ASCII, never part of another character in UTF-8.
+    pub fn typeset_into(self, text: &str, out: &mut String) {
         match self {
-            Self::En => text.to_owned(),
+            Self::En => out.push_str(text),
             Self::Fr => {
-                let mut out = String::with_capacity(text.len() + 8);
-                let mut chars = text.chars().peekable();
-                while let Some(ch) = chars.next() {
-                    match (ch, chars.peek()) {
-                        (' ', Some(':')) => out.push(NBSP),
-                        (' ', Some(';' | '?' | '!')) => out.push(NARROW_NBSP),
-                        _ => out.push(ch),
-                    }
+                let bytes = text.as_bytes();
+                let mut copied = 0;
+                for space in memchr::memchr_iter(b' ', bytes) {
+                    let replacement = match bytes.get(space + 1) {
+                        Some(b':') => NBSP,
+                        Some(b';' | b'?' | b'!') => NARROW_NBSP,
+                        _ => continue,
+                    };
+                    out.push_str(&text[copied..space]);
+                    out.push(replacement);
+                    copied = space + 1;
                 }
-                out
+                out.push_str(&text[copied..]);
             }
         }
     }

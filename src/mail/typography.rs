@@ -48,27 +48,53 @@ pub(crate) fn quotation_marks(locale: Locale, text: &str) -> String {
     out
 }
 
-/// Typesets the mail's own text for `locale` and removes the marks.
+/// Typesets the mail's own text for `locale` and removes the marks. Works on bytes, a run
+/// at a time: it goes over every mail leadbot renders, a backlog's or a sweep's thousands.
 pub(crate) fn finish(locale: Locale, rendered: &str) -> String {
-    let mut out = String::with_capacity(rendered.len());
+    let mut out = String::with_capacity(rendered.len() + 64);
+    // The own text since the last person's words, typeset whole: a stray closing mark
+    // (outside any person's words) must not split "Besoin :" in two.
     let mut own = String::new();
     let mut depth = 0usize;
-    for ch in rendered.chars() {
-        match ch {
-            THEIRS_START => {
+    let mut rest = rendered;
+    loop {
+        let (text, mark) = match next_mark(rest) {
+            Some((at, opens)) => (&rest[..at], Some(opens)),
+            None => (rest, None),
+        };
+        if depth == 0 {
+            own.push_str(text);
+        } else {
+            out.push_str(text);
+        }
+        match mark {
+            None => break,
+            Some(true) => {
                 if depth == 0 {
-                    out.push_str(&locale.typeset(&own));
+                    locale.typeset_into(&own, &mut out);
                     own.clear();
                 }
                 depth += 1;
             }
-            THEIRS_END => depth = depth.saturating_sub(1),
-            _ if depth == 0 => own.push(ch),
-            _ => out.push(ch),
+            Some(false) => depth = depth.saturating_sub(1),
         }
+        rest = &rest[text.len() + MARK_LEN..];
     }
-    out.push_str(&locale.typeset(&own));
+    locale.typeset_into(&own, &mut out);
     out
+}
+
+/// Both marks are three bytes in UTF-8: EE 80 80 and EE 80 81.
+const MARK_LEN: usize = 3;
+
+/// Where the next mark is in `text`, and whether it opens a person's words.
+fn next_mark(text: &str) -> Option<(usize, bool)> {
+    let bytes = text.as_bytes();
+    memchr::memchr_iter(0xEE, bytes).find_map(|at| match bytes.get(at + 1..at + MARK_LEN) {
+        Some([0x80, 0x80]) => Some((at, true)),
+        Some([0x80, 0x81]) => Some((at, false)),
+        _ => None,
+    })
 }
 
 /// Only the mail's own text: what people wrote is left out. For checks over templates.
@@ -120,6 +146,21 @@ mod tests {
         assert_eq!(
             quotation_marks(Locale::En, "`ACEPT` is not a command"),
             "\u{201c}ACEPT\u{201d} is not a command"
+        );
+    }
+
+    #[test]
+    fn a_stray_closing_mark_does_not_split_own_text_and_nested_words_stay_whole() {
+        // Other private-use characters (EE 80 82…) are text like any other.
+        let mail = format!("Délai \u{e001}: 3 jours \u{e002} ; {}", theirs("vite !"));
+        assert_eq!(
+            finish(Locale::Fr, &mail),
+            "Délai\u{a0}: 3 jours \u{e002}\u{202f}; vite !"
+        );
+        let nested = "Note : \u{e000}a : \u{e000}b ; \u{e001}c ?\u{e001} fin !";
+        assert_eq!(
+            finish(Locale::Fr, nested),
+            "Note\u{a0}: a : b ; c ? fin\u{202f}!"
         );
     }
 

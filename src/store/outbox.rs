@@ -214,16 +214,19 @@ pub async fn insert_many(
     let column = |f: &dyn Fn(&NewMail<'_>) -> Option<String>| -> Vec<Option<String>> {
         mails.iter().map(f).collect()
     };
-    let ids: Vec<(i64, String)> = sqlx::query_as(
+    // The arrays are unnested in the select list (ProjectSet), which streams the rows in
+    // order; `FROM unnest(...) WITH ORDINALITY ... ORDER BY` had them sorted — on disk
+    // once a chunk's bodies passed work_mem — for an order the scan already gives.
+    let rows: Vec<(i64, String)> = sqlx::query_as(
         "INSERT INTO outbox (lead_id, template, recipient, subject, message_id, reply_to,
              in_reply_to, refs, text_body, html_body, run_at, created_at)
-         SELECT m.lead_id, m.template, m.recipient, m.subject, m.message_id, m.reply_to,
-             m.in_reply_to, string_to_array(m.refs, ' '), m.text_body, m.html_body, LEAST($11, now()), $11
-         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                 $7::text[], $8::text[], $9::text[], $10::text[])
-             WITH ORDINALITY AS m (lead_id, template, recipient, subject, message_id,
-                 reply_to, in_reply_to, refs, text_body, html_body, n)
-         ORDER BY m.n
+         SELECT lead_id, template, recipient, subject, message_id, reply_to, in_reply_to,
+             string_to_array(refs, ' '), text_body, html_body, LEAST($11, now()), $11
+         FROM (SELECT unnest($1::bigint[]) AS lead_id, unnest($2::text[]) AS template,
+                   unnest($3::text[]) AS recipient, unnest($4::text[]) AS subject,
+                   unnest($5::text[]) AS message_id, unnest($6::text[]) AS reply_to,
+                   unnest($7::text[]) AS in_reply_to, unnest($8::text[]) AS refs,
+                   unnest($9::text[]) AS text_body, unnest($10::text[]) AS html_body) AS m
          RETURNING id, message_id",
     )
     .bind(
@@ -247,19 +250,26 @@ pub async fn insert_many(
     .fetch_all(&mut *conn)
     .await
     .doing("queueing mail")?;
-    let with_parts = mails.iter().filter(|m| !m.mail.inline.is_empty());
-    for new in with_parts {
-        let id = ids
-            .iter()
-            .find(|(_, message_id)| *message_id == new.mail.message_id)
-            .map(|(id, _)| *id)
+    // Message-IDs are unique: each mail finds its row whatever order RETURNING gave.
+    let by_message_id: std::collections::HashMap<&str, i64> = rows
+        .iter()
+        .map(|(id, message_id)| (message_id.as_str(), *id))
+        .collect();
+    let mut ids = Vec::with_capacity(mails.len());
+    for new in mails {
+        let id = by_message_id
+            .get(new.mail.message_id.as_str())
+            .copied()
             .ok_or(StoreError::Query {
                 doing: "queueing mail",
                 source: sqlx::Error::RowNotFound,
             })?;
-        insert_inline_parts(conn, id, &new.mail.inline).await?;
+        if !new.mail.inline.is_empty() {
+            insert_inline_parts(conn, id, &new.mail.inline).await?;
+        }
+        ids.push(id);
     }
-    Ok(ids.into_iter().map(|(id, _)| id).collect())
+    Ok(ids)
 }
 
 /// A claimed row, with the inline parts it was queued with.

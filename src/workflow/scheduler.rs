@@ -108,6 +108,16 @@ impl TickReport {
     pub fn did_nothing(&self) -> bool {
         *self == Self::default()
     }
+
+    fn add(&mut self, other: Self) {
+        self.expired += other.expired;
+        self.first_reminders += other.first_reminders;
+        self.final_reminders += other.final_reminders;
+        self.hot_windows_closed += other.hot_windows_closed;
+        self.digests += other.digests;
+        self.mails_queued += other.mails_queued;
+        self.failed += other.failed;
+    }
 }
 
 impl std::fmt::Display for TickReport {
@@ -139,6 +149,9 @@ pub enum SchedulerError {
     /// Cannot happen while the claim's locks hold; the chunk is rolled back and retried.
     #[error("leads {0:?} changed while claimed")]
     Contended(Vec<LeadId>),
+    /// The process is shutting down its runtime: the chunk being written was rolled back.
+    #[error("a scheduler chunk was cancelled while it was written")]
+    Cancelled,
 }
 
 /// Why one lead's timed work could not be decided (logged; the lead is retried next tick).
@@ -189,8 +202,10 @@ pub async fn tick_until(
 /// Claims the rule's due leads chunk by chunk along its index, each chunk in one short
 /// transaction, each lead at most once per tick (even one whose work fails).
 ///
-/// One chunk at a time: two side by side (as two schedulers would run) were slower on the
-/// two shared cores, where PostgreSQL's writes are most of the time.
+/// Two chunks overlap: while one chunk's writes commit (PostgreSQL's work), the next is
+/// claimed, read and rendered (leadbot's), on two connections, so that both cores work.
+/// Only one chunk writes at a time, and the next is claimed past the last lead of the one
+/// before, which keeps its locks until it commits.
 async fn run_rule(
     pool: &PgPool,
     config: &Config,
@@ -200,33 +215,61 @@ async fn run_rule(
     report: &mut TickReport,
 ) -> Result<(), SchedulerError> {
     let mut after = Cursor::start();
+    let mut writing: Option<tokio::task::JoinHandle<Result<TickReport, SchedulerError>>> = None;
     for _ in 0..MAX_CHUNKS {
         if stop() {
-            return Ok(());
+            break;
         }
-        match run_chunk(pool, config, rule, after, now, report).await? {
-            Some(next) => after = next,
-            None => return Ok(()),
+        let prepared = prepare_chunk(pool, config, rule, after, now, report).await;
+        // The chunk before is committed (or failed) before this one writes.
+        if let Some(previous) = writing.take() {
+            report.add(finished(previous).await?);
+        }
+        match prepared? {
+            Some((next, chunk)) => {
+                after = next;
+                writing = Some(tokio::spawn(chunk.write()));
+            }
+            None => break,
         }
     }
-    tracing::warn!(
-        ?rule,
-        "tick stopped after {MAX_CHUNKS} chunks; the next tick continues"
-    );
+    if let Some(previous) = writing.take() {
+        report.add(finished(previous).await?);
+        if !stop() {
+            tracing::warn!(
+                ?rule,
+                "tick stopped after {MAX_CHUNKS} chunks; the next tick continues"
+            );
+        }
+    }
     Ok(())
 }
 
+/// The outcome of a chunk's writes; a panic there is this task's.
+async fn finished(
+    writing: tokio::task::JoinHandle<Result<TickReport, SchedulerError>>,
+) -> Result<TickReport, SchedulerError> {
+    match writing.await {
+        Ok(result) => result,
+        Err(error) => match error.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            // Only a runtime shutting down cancels it: its transaction was rolled back.
+            Err(_) => Err(SchedulerError::Cancelled),
+        },
+    }
+}
+
 /// One chunk, all or nothing: claims up to [`CHUNK`] leads, decides and renders their work
-/// in memory, then writes their markers, events and mail with a few statements. Returns
-/// where the next chunk starts, or `None` when the rule has nothing more due.
-async fn run_chunk(
+/// in memory, and returns it to be written with a few statements ([`ChunkWrites::write`]),
+/// with where the next chunk starts; `None` when the rule has nothing more due.
+async fn prepare_chunk(
     pool: &PgPool,
     config: &Config,
     rule: Rule,
     after: Cursor,
     now: DateTime<Utc>,
     report: &mut TickReport,
-) -> Result<Option<Cursor>, SchedulerError> {
+) -> Result<Option<(Cursor, ChunkWrites)>, SchedulerError> {
     let mut tx = pool.begin().await.doing("starting a scheduler chunk")?;
     let claimed = store::claim_due(&mut tx, rule, after, &config.schedule, now, CHUNK).await?;
     let Some(last) = claimed.last() else {
@@ -264,26 +307,71 @@ async fn run_chunk(
         }
     }
     let mails = notify::address(&config.bot, &mut audience, chunk.decided);
-    let saves: Vec<(&Lead, &Outcome)> = chunk.expired.iter().map(|(b, o)| (*b, o)).collect();
-    let stale = leads::save_many(&mut tx, &saves, now).await?;
-    if !stale.is_empty() {
-        return Err(SchedulerError::Contended(stale));
-    }
-    store::mark_reminded(&mut tx, &chunk.reminded, now).await?;
-    store::mark_hot_windows_closed(&mut tx, &chunk.hot_closed, now).await?;
-    let events: Vec<(LeadId, &LeadEvent)> = chunk.events.iter().map(|(id, e)| (*id, e)).collect();
-    leads::append_events(&mut tx, &events, now).await?;
-    let new: Vec<_> = mails.iter().map(Addressed::to_new).collect();
-    let queued = outbox::insert_many(&mut tx, &new, now).await?;
-    tx.commit().await.doing("committing a scheduler chunk")?;
+    let writes = ChunkWrites {
+        tx,
+        expired: chunk
+            .expired
+            .into_iter()
+            .map(|(lead, outcome)| (lead.clone(), outcome))
+            .collect(),
+        reminded: chunk.reminded,
+        hot_closed: chunk.hot_closed,
+        events: chunk.events,
+        mails,
+        now,
+    };
+    Ok(Some((next, writes)))
+}
 
-    report.mails_queued += queued.len();
-    report.expired += chunk.expired.len();
-    let reminded = |final_one| chunk.reminded.iter().filter(|r| r.2 == final_one).count();
-    report.first_reminders += reminded(false);
-    report.final_reminders += reminded(true);
-    report.hot_windows_closed += chunk.hot_closed.len();
-    Ok(Some(next))
+/// A chunk decided and rendered, in the transaction that holds its leads' locks: what is
+/// left is to write it.
+struct ChunkWrites {
+    tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    /// Each expired lead as read, and its transition.
+    expired: Vec<(Lead, Outcome)>,
+    reminded: Vec<(LeadId, bool, bool)>,
+    hot_closed: Vec<LeadId>,
+    events: Vec<(LeadId, LeadEvent)>,
+    mails: Vec<Addressed>,
+    now: DateTime<Utc>,
+}
+
+impl ChunkWrites {
+    /// Sets the markers, saves the transitions, appends the events, queues the mail, and
+    /// commits; returns what the chunk did.
+    async fn write(self) -> Result<TickReport, SchedulerError> {
+        let Self {
+            mut tx,
+            expired,
+            reminded,
+            hot_closed,
+            events,
+            mails,
+            now,
+        } = self;
+        let saves: Vec<(&Lead, &Outcome)> = expired.iter().map(|(l, o)| (l, o)).collect();
+        let stale = leads::save_many(&mut tx, &saves, now).await?;
+        if !stale.is_empty() {
+            return Err(SchedulerError::Contended(stale));
+        }
+        store::mark_reminded(&mut tx, &reminded, now).await?;
+        store::mark_hot_windows_closed(&mut tx, &hot_closed, now).await?;
+        let events: Vec<(LeadId, &LeadEvent)> = events.iter().map(|(id, e)| (*id, e)).collect();
+        leads::append_events(&mut tx, &events, now).await?;
+        let new: Vec<_> = mails.iter().map(Addressed::to_new).collect();
+        let queued = outbox::insert_many(&mut tx, &new, now).await?;
+        tx.commit().await.doing("committing a scheduler chunk")?;
+
+        let reminders = |final_one| reminded.iter().filter(|r| r.2 == final_one).count();
+        Ok(TickReport {
+            mails_queued: queued.len(),
+            expired: expired.len(),
+            first_reminders: reminders(false),
+            final_reminders: reminders(true),
+            hot_windows_closed: hot_closed.len(),
+            ..TickReport::default()
+        })
+    }
 }
 
 fn lead_times(lead: &DueLead) -> Result<LeadTimes, String> {
