@@ -45,9 +45,10 @@ use crate::transport::imap::{ImapError, ImapMailbox, Waiting, Wakeup};
 use crate::workflow::ingest::{Handled, IngestError, Report, ingest_batch};
 
 /// At most this many messages share one FETCH and one transaction: enough that a backlog's
-/// commits and round trips cost little per message, few enough that a batch holds its locks
-/// briefly and a shutdown waits for little.
-const BATCH_MESSAGES: usize = 50;
+/// commits, IMAP round trips and per-batch statements cost little per message (2,000 RFIs:
+/// 650–840 msg/s in batches of 50, 1,040–1,100 in batches of 200), few enough that a batch
+/// holds its locks for a fraction of a second and a shutdown waits for little.
+const BATCH_MESSAGES: usize = 200;
 
 /// A batch stops growing at about this many bytes (a larger message goes alone), so that a
 /// backlog of big messages keeps memory small.
