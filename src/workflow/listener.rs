@@ -33,8 +33,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use rand::Rng as _;
 use sqlx::PgPool;
-use tokio::sync::{oneshot, watch};
-use tokio::task::JoinHandle;
+use tokio::sync::watch;
 
 use crate::config::{Config, ImapConfig};
 use crate::store::checkpoints::{self, Checkpoint};
@@ -43,6 +42,9 @@ use crate::store::locks::LockConnection;
 use crate::store::{Doing, StoreError};
 use crate::transport::imap::{ImapError, ImapMailbox, Waiting, Wakeup};
 use crate::workflow::ingest::{Handled, IngestError, Report, ingest_batch};
+
+mod held_lock;
+use held_lock::HeldLock;
 
 /// At most this many messages share one FETCH and one transaction: enough that a backlog's
 /// commits, IMAP round trips and per-batch statements cost little per message (2,000 RFIs:
@@ -630,70 +632,6 @@ fn stop_is_requested(shutdown: &watch::Receiver<bool>) -> bool {
 /// Finishes when shutdown is asked for (or the sender is dropped).
 async fn stop_requested(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
-}
-
-/// The mailbox's advisory lock, held by a small task that owns its connection, checks it
-/// every `lock_check`, and tells the listener when it died. Dropping the `HeldLock` (also
-/// when the listener's task is aborted) makes the task release the lock and close.
-struct HeldLock {
-    lost: watch::Receiver<bool>,
-    release: Option<oneshot::Sender<()>>,
-    keeper: Option<JoinHandle<()>>,
-}
-
-impl HeldLock {
-    fn keep(mut connection: LockConnection, check_every: Duration) -> Self {
-        let (lost_tx, lost) = watch::channel(false);
-        let (release, mut released) = oneshot::channel::<()>();
-        let keeper = tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    // Sent, or the sender dropped with the listener: either way, let go.
-                    _ = &mut released => {
-                        if let Err(error) = connection.unlock_and_close().await {
-                            tracing::debug!(error = %chain(&error), "releasing the mailbox lock");
-                        }
-                        return;
-                    }
-                    () = tokio::time::sleep(check_every) => {
-                        if let Err(error) = connection.ping().await {
-                            tracing::warn!(
-                                lock = connection.name(),
-                                error = %chain(&error),
-                                "the mailbox lock's connection died: the lock is gone"
-                            );
-                            let _ = lost_tx.send(true);
-                            return;
-                        }
-                    }
-                }
-            }
-        });
-        Self {
-            lost,
-            release: Some(release),
-            keeper: Some(keeper),
-        }
-    }
-
-    fn is_lost(&self) -> bool {
-        *self.lost.borrow() || self.lost.has_changed().is_err()
-    }
-
-    /// Finishes when the lock is gone.
-    async fn lost(&mut self) {
-        let _ = self.lost.wait_for(|lost| *lost).await;
-    }
-
-    /// Lets go of the lock and waits until PostgreSQL has it back.
-    async fn release(mut self) {
-        if let Some(release) = self.release.take() {
-            let _ = release.send(());
-        }
-        if let Some(keeper) = self.keeper.take() {
-            let _ = keeper.await;
-        }
-    }
 }
 
 /// Capped exponential backoff with jitter: each delay doubles up to the cap, and the wait
