@@ -149,7 +149,10 @@ pub async fn finish_many(conn: &mut PgConnection, all: &[Finished]) -> Result<()
     let ids: Vec<i64> = all.iter().map(|done| done.id).collect();
     let parsed: Vec<Option<serde_json::Value>> =
         all.iter().map(|done| done.finding.parsed.clone()).collect();
-    let outcomes: Vec<&str> = all.iter().map(|done| done.finding.outcome.as_str()).collect();
+    let outcomes: Vec<&str> = all
+        .iter()
+        .map(|done| done.finding.outcome.as_str())
+        .collect();
     let lead_ids: Vec<Option<i64>> = all.iter().map(|done| done.finding.lead_id).collect();
     let times: Vec<DateTime<Utc>> = all.iter().map(|done| done.at).collect();
     sqlx::query(

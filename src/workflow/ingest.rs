@@ -12,17 +12,17 @@ use crate::domain::command::parse_command;
 use crate::domain::{Customer, EmailAddress, LeadContext, Referrer, ReferrerKind};
 use crate::mail::identity;
 use crate::mail::one_line::one_line_opt;
-use crate::mail::rfi::{self, Sender};
 use crate::mail::parse::sender_and_message_id;
+use crate::mail::rfi::{self, Sender};
 use crate::mail::{ClassifyContext, InboundMail, MailClass, classify, parse, reply_text};
 use crate::store::inbound::{self, Finding, Finished, NewInbound, Outcome};
 use crate::store::leads::{self, NewLead};
+use crate::store::outbox;
 use crate::store::{Doing, StoreError};
 pub use crate::workflow::handled::{Handled, IngestError};
-use crate::store::outbox;
 use crate::workflow::lookups::Lookups;
-use crate::workflow::notify::Addressed;
 use crate::workflow::loops;
+use crate::workflow::notify::Addressed;
 use crate::workflow::reply;
 use crate::workflow::unmatched::{self, Unmatched};
 use crate::workflow::{bounce, notify, routing};
@@ -175,7 +175,9 @@ async fn ingest_together(
             None => record(&mut tx, config, source, raw, now).await?,
         };
         reports.push(match recorded {
-            Recorded::New(id) => handle_recorded(&mut tx, config, &mut shared, id, raw, now).await?,
+            Recorded::New(id) => {
+                handle_recorded(&mut tx, config, &mut shared, id, raw, now).await?
+            }
             Recorded::Already(earlier) => Report::duplicate(earlier),
         });
     }
@@ -214,7 +216,10 @@ struct Kept {
 fn addressing(config: &Config, raws: &[&[u8]]) -> (Vec<EmailAddress>, Vec<String>) {
     let mut senders = Vec::with_capacity(raws.len());
     let mut message_ids = Vec::with_capacity(raws.len());
-    for raw in raws.iter().filter(|raw| raw.len() <= config.bot.max_inbound_size) {
+    for raw in raws
+        .iter()
+        .filter(|raw| raw.len() <= config.bot.max_inbound_size)
+    {
         let (sender, message_id) = sender_and_message_id(raw);
         senders.extend(sender.and_then(|email| EmailAddress::parse(&email).ok()));
         message_ids.extend(message_id);
@@ -455,7 +460,18 @@ async fn process_oversized(
             let lead = bounce::handle(tx, config, &mail, now).await?.map(|id| id.0);
             let outcome = Outcome::Automated;
             let class = Some(MailClass::Bounce);
-            finish(tx, shared, inbound_id, Some(&mail), class, outcome, None, lead, now).await?;
+            finish(
+                tx,
+                shared,
+                inbound_id,
+                Some(&mail),
+                class,
+                outcome,
+                None,
+                lead,
+                now,
+            )
+            .await?;
             return Ok(Handled::Automated(MailClass::Bounce));
         }
     }

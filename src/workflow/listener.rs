@@ -403,7 +403,9 @@ impl Listener {
         loop {
             // Catch up: every message after the checkpoint, oldest first. New mail the
             // server mentioned meanwhile is looked for before idling.
-            let caught_up = self.catch_up(&mut mailbox, &mut place, lock, shutdown).await;
+            let caught_up = self
+                .catch_up(&mut mailbox, &mut place, lock, shutdown)
+                .await;
             self.stats.catching_up.store(false, Ordering::Relaxed);
             if let Some(ended) = caught_up? {
                 let _ = mailbox.logout().await;

@@ -101,9 +101,8 @@ impl Lookups {
         if let Some(contacts) = self.profile_contacts.get(profile_id) {
             return Ok(Arc::clone(contacts));
         }
-        let contacts: Arc<[ContactRow]> = directory::profile_contacts(conn, profile_id)
-            .await?
-            .into();
+        let contacts: Arc<[ContactRow]> =
+            directory::profile_contacts(conn, profile_id).await?.into();
         self.profile_contacts
             .insert(profile_id.to_owned(), Arc::clone(&contacts));
         Ok(contacts)

@@ -102,7 +102,9 @@ pub fn new_lead_mail(
     now: DateTime<Utc>,
 ) -> Result<Vec<Addressed>, NotifyError> {
     let mut mails = Vec::new();
-    let recipients = contacts.iter().filter_map(|row| Recipient::contact(row, bot));
+    let recipients = contacts
+        .iter()
+        .filter_map(|row| Recipient::contact(row, bot));
     for recipient in recipients {
         let reply_to = reply_address(bot, lead.id, &recipient);
         let notification = Notification::NewLead {
