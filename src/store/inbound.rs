@@ -134,11 +134,7 @@ pub struct Finished {
     pub at: DateTime<Utc>,
 }
 
-pub async fn finish(conn: &mut PgConnection, finished: Finished) -> Result<(), StoreError> {
-    finish_many(conn, std::slice::from_ref(&finished)).await
-}
-
-/// Writes several findings in one statement (a batch's).
+/// Writes findings in one statement (all of a transaction's messages).
 pub async fn finish_many(conn: &mut PgConnection, all: &[Finished]) -> Result<(), StoreError> {
     if all.is_empty() {
         return Ok(());

@@ -87,6 +87,7 @@ async fn ingest_once(
         Recorded::New(id) => handle_recorded(&mut tx, config, &mut shared, id, raw, now).await?,
         Recorded::Already(earlier) => Report::duplicate(earlier),
     };
+    shared.write(&mut tx).await?;
     tx.commit().await.doing("committing an inbound message")?;
     Ok(report)
 }
@@ -141,10 +142,7 @@ async fn ingest_together(
         .begin()
         .await
         .doing("starting to ingest a batch of messages")?;
-    let mut shared = Shared {
-        lookups: Lookups::default(),
-        kept: Some(Kept::default()),
-    };
+    let mut shared = Shared::default();
     let (senders, message_ids) = addressing(config, raws);
     let message_ids: Vec<&str> = message_ids.iter().map(String::as_str).collect();
     shared
@@ -181,34 +179,33 @@ async fn ingest_together(
             Recorded::Already(earlier) => Report::duplicate(earlier),
         });
     }
-    if let Some(kept) = shared.kept.take() {
-        let mail: Vec<_> = kept.mail.iter().map(Addressed::to_new).collect();
-        let queued_at = kept.findings.last().map_or_else(now, |last| last.at);
-        outbox::insert_many(&mut tx, &mail, queued_at).await?;
-        inbound::finish_many(&mut tx, &kept.findings).await?;
-    }
+    shared.write(&mut tx).await?;
     tx.commit()
         .await
         .doing("committing a batch of inbound messages")?;
     Ok(reports)
 }
 
-/// What the messages sharing one transaction share.
+/// What the messages sharing one transaction share: the lookups, and the writes kept for
+/// one statement each just before the commit ([`Shared::write`]) — how each message ended,
+/// and its new leads' mail. (Nothing later in the transaction reads them: a new lead's mail
+/// has no thread yet, and its Message-IDs are new.)
 #[derive(Default)]
 struct Shared {
     lookups: Lookups,
-    /// In a batch, what is written for all messages at once before the commit; a message
-    /// alone has it written at once.
-    kept: Option<Kept>,
+    findings: Vec<Finished>,
+    new_lead_mail: Vec<Addressed>,
 }
 
-/// A batch's writes kept for one statement each: how each message ended, and its new
-/// leads' mail. (Nothing later in the batch reads them: a new lead's mail has no thread
-/// yet, and its Message-IDs are new.)
-#[derive(Default)]
-struct Kept {
-    findings: Vec<Finished>,
-    mail: Vec<Addressed>,
+impl Shared {
+    /// Writes the kept mail and findings; every transaction of ingest ends with it.
+    async fn write(self, tx: &mut PgConnection) -> Result<(), StoreError> {
+        let mail: Vec<_> = self.new_lead_mail.iter().map(Addressed::to_new).collect();
+        // Mail comes only from a message that also ended: the last of them queued it.
+        let queued_at = self.findings.last().map_or_else(Utc::now, |last| last.at);
+        outbox::insert_many(tx, &mail, queued_at).await?;
+        inbound::finish_many(tx, &self.findings).await
+    }
 }
 
 /// The senders and Message-IDs of these messages (those small enough to be handled), read
@@ -263,7 +260,9 @@ async fn quarantine_failed(
         Recorded::Already(earlier) => return Ok(Report::duplicate(earlier)),
     };
     let reason = format!("processing failed: {}", error_chain(error));
-    quarantine(tx, &mut Shared::default(), inbound_id, &reason, now).await?;
+    let mut shared = Shared::default();
+    quarantine(&mut shared, inbound_id, &reason, now);
+    shared.write(tx).await?;
     Ok(Report {
         inbound_id: Some(inbound_id),
         duplicate_of: None,
@@ -342,6 +341,7 @@ pub async fn reprocess(
     }
     let mut shared = Shared::default();
     let handled = process(&mut tx, config, &mut shared, inbound_id, &raw, now).await?;
+    shared.write(&mut tx).await?;
     tx.commit()
         .await
         .doing("committing a re-processed message")?;
@@ -362,7 +362,7 @@ async fn process(
         Ok(mail) => mail,
         Err(error) => {
             let reason = format!("unreadable: {error}");
-            quarantine(tx, shared, inbound_id, &reason, now).await?;
+            quarantine(shared, inbound_id, &reason, now);
             return Ok(Handled::Quarantined(reason));
         }
     };
@@ -420,18 +420,17 @@ async fn process(
         Handled::Ignored(reason) => (Outcome::Ignored, Some(reason.clone())),
         Handled::Duplicate => (Outcome::Ignored, Some("duplicate".into())),
     };
+    let mail = Some(&mail);
     finish(
-        tx,
         shared,
         inbound_id,
-        Some(&mail),
+        mail,
         Some(class),
         outcome,
         reason,
         lead_id,
         now,
-    )
-    .await?;
+    );
     Ok(handled)
 }
 
@@ -461,7 +460,6 @@ async fn process_oversized(
             let outcome = Outcome::Automated;
             let class = Some(MailClass::Bounce);
             finish(
-                tx,
                 shared,
                 inbound_id,
                 Some(&mail),
@@ -470,8 +468,7 @@ async fn process_oversized(
                 None,
                 lead,
                 now,
-            )
-            .await?;
+            );
             return Ok(Handled::Automated(MailClass::Bounce));
         }
     }
@@ -481,7 +478,7 @@ async fn process_oversized(
         raw.len(),
         identity::KEPT_BODY_BYTES
     );
-    quarantine(tx, shared, inbound_id, &reason, now).await?;
+    quarantine(shared, inbound_id, &reason, now);
     Ok(Handled::Quarantined(reason))
 }
 
@@ -573,32 +570,23 @@ async fn recorded_under(tx: &mut PgConnection, key: &str) -> Result<(i64, Vec<u8
 }
 
 /// Ends a message in quarantine, kept whole, with the reason for the operator.
-async fn quarantine(
-    tx: &mut PgConnection,
-    shared: &mut Shared,
-    inbound_id: i64,
-    reason: &str,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let outcome = Outcome::Quarantined;
+fn quarantine(shared: &mut Shared, inbound_id: i64, reason: &str, now: DateTime<Utc>) {
+    let reason = Some(reason.into());
     finish(
-        tx,
         shared,
         inbound_id,
         None,
         None,
-        outcome,
-        Some(reason.into()),
+        Outcome::Quarantined,
+        reason,
         None,
         now,
-    )
-    .await
+    );
 }
 
-/// Writes down how a message ended (in a batch: keeps it for one write before the commit).
+/// Notes how a message ended, for [`Shared::write`].
 #[allow(clippy::too_many_arguments)]
-async fn finish(
-    tx: &mut PgConnection,
+fn finish(
     shared: &mut Shared,
     inbound_id: i64,
     mail: Option<&InboundMail>,
@@ -607,7 +595,7 @@ async fn finish(
     reason: Option<String>,
     lead_id: Option<i64>,
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) {
     let class = class.map(|c| {
         serde_json::to_value(c)
             .ok()
@@ -627,13 +615,7 @@ async fn finish(
         },
         at: now,
     };
-    match &mut shared.kept {
-        Some(kept) => {
-            kept.findings.push(finished);
-            Ok(())
-        }
-        None => inbound::finish(tx, finished).await,
-    }
+    shared.findings.push(finished);
 }
 
 /// True for a new mail whose new text starts with a command, from a partner contact or a
@@ -667,8 +649,7 @@ async fn handle_request(
     mail: &InboundMail,
     now: DateTime<Utc>,
 ) -> Result<Handled, IngestError> {
-    let Shared { lookups, kept } = shared;
-    let mut kept_mail = kept.as_mut().map(|kept| &mut kept.mail);
+    let lookups = &mut shared.lookups;
     let Some(from) = mail
         .from
         .as_ref()
@@ -744,13 +725,7 @@ async fn handle_request(
             let contacts = lookups.profile_contacts(tx, &lead.profile_id).await?;
             let locale = new.customer_locale.as_deref();
             let mail = notify::new_lead_mail(&config.bot, &lead, &contacts, locale, now)?;
-            match kept_mail.as_deref_mut() {
-                Some(kept) => kept.extend(mail),
-                None => {
-                    let new: Vec<_> = mail.iter().map(Addressed::to_new).collect();
-                    outbox::insert_many(tx, &new, now).await?;
-                }
-            }
+            shared.new_lead_mail.extend(mail);
             created.push(lead.id);
         }
     }

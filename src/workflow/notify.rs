@@ -74,26 +74,11 @@ pub async fn enqueue(
     outbox::insert(tx, mail, lead, template, now).await
 }
 
-/// A new lead: the notification to each of the profile's `contacts`, and the
-/// acknowledgement to the customer (in `customer_locale`, the language of their request)
-/// when their address is known, queued together. (The caller has the contacts and the
-/// language at hand: a backlog saves round trips per lead.)
-pub async fn new_lead(
-    tx: &mut PgConnection,
-    bot: &BotConfig,
-    lead: &Lead,
-    contacts: &[ContactRow],
-    customer_locale: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<Vec<i64>, NotifyError> {
-    let mails = new_lead_mail(bot, lead, contacts, customer_locale, now)?;
-    let new: Vec<_> = mails.iter().map(Addressed::to_new).collect();
-    Ok(outbox::insert_many(tx, &new, now).await?)
-}
-
-/// [`new_lead`]'s mail, rendered and addressed, for the caller to queue (a backlog's batch
-/// queues all its leads' mail in one statement). The lead was just created, so no mail of
-/// its own is there to thread onto: none is looked for.
+/// A new lead's mail, rendered and addressed, for the caller to queue (ingest queues all of
+/// a transaction's new-lead mail in one statement): the notification to each of the
+/// profile's `contacts`, and the acknowledgement to the customer (in `customer_locale`, the
+/// language of their request) when their address is known. The lead was just created, so
+/// no mail of its own is there to thread onto: none is looked for.
 pub fn new_lead_mail(
     bot: &BotConfig,
     lead: &Lead,

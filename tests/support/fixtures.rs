@@ -57,7 +57,10 @@ pub async fn queue_new_lead_mail(
         .await
         .expect("the customer's language");
     let locale = locales.get(&lead.id).map(String::as_str);
-    leadbot::workflow::notify::new_lead(conn, bot, lead, &contacts, locale, now)
+    let mail = leadbot::workflow::notify::new_lead_mail(bot, lead, &contacts, locale, now)
+        .expect("render the new lead's mail");
+    let new: Vec<_> = mail.iter().map(|m| m.to_new()).collect();
+    leadbot::store::outbox::insert_many(conn, &new, now)
         .await
         .expect("queue the new lead's mail")
 }
