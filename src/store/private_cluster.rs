@@ -167,13 +167,20 @@ impl PrivateCluster {
     /// Kills the postmaster with SIGKILL, as a crash would: the next start recovers.
     pub fn crash(&mut self) -> Result<(), ClusterError> {
         let pid_file = self.data_dir().join("postmaster.pid");
-        let pid = std::fs::read_to_string(&pid_file)
-            .ok()
-            .and_then(|text| text.lines().next()?.trim().parse::<u32>().ok())
+        let pid_text = std::fs::read_to_string(&pid_file).unwrap_or_default();
+        let pid = pid_text
+            .lines()
+            .next()
+            .and_then(|line| line.trim().parse::<u32>().ok())
             .ok_or_else(|| ClusterError::Command {
                 what: "crash",
                 detail: format!("no server pid in {}", pid_file.display()),
             })?;
+        // Line 7: the shared memory segment's key and id.
+        let segment = pid_text
+            .lines()
+            .nth(6)
+            .and_then(|line| line.split_whitespace().nth(1)?.parse::<u64>().ok());
         self.run(
             "kill -9",
             Command::new("kill").args(["-9", &pid.to_string()]),
@@ -182,12 +189,18 @@ impl PrivateCluster {
         // server was started by pg_ctl, which has exited), so dead ones linger as zombies:
         // wait until no live process remains in the server's session, then remove the lock
         // files (data folder and socket) that a zombie's pid would otherwise keep "in use".
+        // A new server refuses to start while any old process is still attached to the old
+        // shared memory segment, which is what is watched last (a backend asleep on a lock
+        // can outlive the session check by a moment).
         let deadline = Instant::now() + SERVER_TIMEOUT;
-        while Instant::now() < deadline && (has_live_process_in_session(pid) || self.port_accepts())
+        while Instant::now() < deadline
+            && (has_live_process_in_session(pid)
+                || self.port_accepts()
+                || segment.is_some_and(segment_is_attached))
         {
             std::thread::sleep(Duration::from_millis(20));
         }
-        if has_live_process_in_session(pid) {
+        if has_live_process_in_session(pid) || segment.is_some_and(segment_is_attached) {
             return Err(ClusterError::Command {
                 what: "crash",
                 detail: format!("the server {pid} did not die within {SERVER_TIMEOUT:?}"),
@@ -348,6 +361,19 @@ fn has_live_process_in_session(leader: u32) -> bool {
         let fields: Vec<&str> = rest.split_whitespace().collect();
         matches!(fields.as_slice(), [state, _ppid, _pgrp, session, ..]
             if *state != "Z" && *state != "X" && session.parse() == Ok(leader))
+    })
+}
+
+/// Whether any process is still attached to System V shared memory segment `shmid` (the
+/// `nattch` column of /proc/sysvipc/shm).
+fn segment_is_attached(shmid: u64) -> bool {
+    let Ok(table) = std::fs::read_to_string("/proc/sysvipc/shm") else {
+        return false;
+    };
+    table.lines().skip(1).any(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        matches!(fields.as_slice(), [_key, id, _perms, _size, _cpid, _lpid, nattch, ..]
+            if id.parse() == Ok(shmid) && *nattch != "0")
     })
 }
 
